@@ -26,6 +26,7 @@ from lpcbench.data import load_dataset
 from lpcbench.metrics import class_centroids, separation_ratio
 from lpcbench.zoo import store
 from lpcbench.zoo.config import load_spec, resolve_config
+from lpcbench.zoo.registry import get_variant
 from lpcbench.zoo.trainer import train_run
 
 # Each recipe: a name, the number of epochs, and overrides of the digits "small" profile.
@@ -42,11 +43,40 @@ RECIPES: list[tuple[str, int, dict]] = [
     ("g1e4 clf1e-2 bs32 mean-L2", 200, {"gamma_max": 1e4, "l2_reduction": "mean"}),
     ("g1e4 clf1e-3 bs32", 200, {"gamma_max": 1e4, "classifier_lr": 1e-3}),
     ("g1e4 clf1e-2 bs32 lr3e-3", 200, {"gamma_max": 1e4, "lr": 3e-3}),
+    # Round 2: smaller gamma keeps the collapse radius large against AdamW's step size.
+    ("g1e1 clf1e-2 bs32", 200, {"gamma_max": 1e1}),
+    ("g1e2 clf1e-2 bs32", 200, {"gamma_max": 1e2}),
+    ("g1e3 clf1e-2 bs32", 200, {"gamma_max": 1e3}),
+    ("g1e3 clf1e-1 bs32", 200, {"gamma_max": 1e3, "classifier_lr": 1e-1}),
+    ("g1e2 clf1e-2 bs32 halve/6ep", 200, {"gamma_max": 1e2, "lr_decay_every": 6}),
+    ("g1e3 clf1e-2 bs32 halve/6ep", 200, {"gamma_max": 1e3, "lr_decay_every": 6}),
+    ("g1e3 clf1e-2 bs32 400ep", 400, {"gamma_max": 1e3}),
+    ("g1e2 clf1e-2 bs32 decay@100 halve/6ep", 200, {"gamma_max": 1e2, "lr_decay_start": 100, "lr_decay_every": 6}),
+    # Round 3: keep the body learning while gamma is at its maximum (the terminal phase).
+    ("g1e2 clf1e-2 bs32 no decay", 200, {"gamma_max": 1e2, "lr_decay_start": 200}),
+    ("g1e2 clf1e-2 bs32 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e2 clf1e-2 bs8 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "batch_size": 8, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e2 fast ramp decay@150 halve/6ep", 200, {"gamma_max": 1e2, "gamma_step": 2.0, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e3 clf1e-1 decay@150 halve/6ep", 200, {"gamma_max": 1e3, "classifier_lr": 1e-1, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e2 lr3e-3 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "lr": 3e-3, "lr_decay_start": 150, "lr_decay_every": 6}),
+    # Round 4: a larger body learning rate, annealed more slowly, and a wider backbone.
+    ("g1e2 lr3e-3 w64 decay@100 halve/10ep", 200, {"gamma_max": 1e2, "lr": 3e-3, "backbone_width": 64, "lr_decay_start": 100, "lr_decay_every": 10}),
+    ("g1e2 lr3e-3 decay@100 halve/10ep", 200, {"gamma_max": 1e2, "lr": 3e-3, "lr_decay_start": 100, "lr_decay_every": 10}),
+    ("g1e2 lr1e-2 decay@100 halve/10ep", 200, {"gamma_max": 1e2, "lr": 1e-2, "lr_decay_start": 100, "lr_decay_every": 10}),
+    ("g1e2 lr3e-3 w64 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "lr": 3e-3, "backbone_width": 64, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e3 lr3e-3 decay@100 halve/10ep", 200, {"gamma_max": 1e3, "lr": 3e-3, "lr_decay_start": 100, "lr_decay_every": 10}),
+    ("g1e1 lr3e-3 decay@100 halve/10ep", 200, {"gamma_max": 1e1, "lr": 3e-3, "lr_decay_start": 100, "lr_decay_every": 10}),
 ]
+
+# Overrides that only matter to variants with the L2 penalty; dropped for the others so that
+# recipes differing only in them share one baseline run.
+L2_ONLY_FIELDS = {"gamma_max", "gamma_start", "gamma_step", "l2_reduction"}
 
 
 def run_one(recipe: str, epochs: int, overrides: dict, model_id: str, zoo_dir: str) -> dict:
     torch.set_num_threads(1)
+    if not get_variant(model_id).l2_penalty:
+        overrides = {key: value for key, value in overrides.items() if key not in L2_ONLY_FIELDS}
     data = load_dataset("digits")
     config = resolve_config(load_spec("digits"), model_id, seed=0, epochs=epochs, overrides=overrides)
     run_dir = store.run_dir_for(Path(zoo_dir), config)

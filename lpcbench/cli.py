@@ -122,26 +122,22 @@ def _print_summary(results, data, zoo_dir: Path, device) -> None:
         if selected is None:
             print(f"{result.model_id:11} {result.seed:>4} {'-':>8} {'':>6} {'':>6} {'':>6} {'':>9} {'':>7} {'':>7}  failed")
             continue
-        run_dir = store.run_dir_for(zoo_dir, _config_of(zoo_dir, data.name, result.model_id, selected["run"]))
-        model, _ = store.load_model(run_dir, device)
+        accuracy = selected["accuracy"]
+        row = (
+            f"{result.model_id:11} {result.seed:>4} {selected['lr']:>8.2g} {accuracy['train']:6.3f} "
+            f"{accuracy['val']:6.3f} {accuracy['test']:6.3f}"
+        )
+        try:
+            model, _ = store.load_model(Path(zoo_dir) / data.name / result.model_id / selected["run"], device)
+        except store.CheckpointError as error:
+            print(f"{row} {'':>9} {'':>7} {selected['wall_time_s']:7.0f}  {selected['status']}; latents not measured: {error}")
+            continue
         with torch.no_grad():
             z = torch.cat([model.features(batch.to(device)).cpu() for batch in data.train.x.split(1024)])
         ratio = separation_ratio(z, data.train.y)
-        accuracy = selected["accuracy"]
         r_text = "n/a" if ratio.value is None else f"{ratio.value:.4g}"
-        print(
-            f"{result.model_id:11} {result.seed:>4} {selected['lr']:>8.2g} {accuracy['train']:6.3f} {accuracy['val']:6.3f} "
-            f"{accuracy['test']:6.3f} {r_text:>9} {ratio.spread_over_radius:7.3f} {selected['wall_time_s']:7.0f}  {selected['status']}"
-        )
+        print(f"{row} {r_text:>9} {ratio.spread_over_radius:7.3f} {selected['wall_time_s']:7.0f}  {selected['status']}")
     print("R_train: separation ratio (LPC paper, Eq. 8) on training points; spread: mean distance to the own class centroid over the mean centroid norm.")
-
-
-def _config_of(zoo_dir: Path, dataset: str, model_id: str, run: str):
-    from lpcbench.zoo import store
-    from lpcbench.zoo.config import TrainConfig
-
-    card = store.read_card(Path(zoo_dir) / dataset / model_id / run)
-    return TrainConfig.from_dict(card["config"])
 
 
 def _zoo_list(args: argparse.Namespace) -> int:
