@@ -66,6 +66,11 @@ RECIPES: list[tuple[str, int, dict]] = [
     ("g1e2 lr3e-3 w64 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "lr": 3e-3, "backbone_width": 64, "lr_decay_start": 150, "lr_decay_every": 6}),
     ("g1e3 lr3e-3 decay@100 halve/10ep", 200, {"gamma_max": 1e3, "lr": 3e-3, "lr_decay_start": 100, "lr_decay_every": 10}),
     ("g1e1 lr3e-3 decay@100 halve/10ep", 200, {"gamma_max": 1e1, "lr": 3e-3, "lr_decay_start": 100, "lr_decay_every": 10}),
+    # Round 5: combine the wider backbone, the larger learning rate and the late anneal.
+    ("g1e3 lr1e-2 w64 decay@150 halve/6ep", 200, {"gamma_max": 1e3, "lr": 1e-2, "backbone_width": 64, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e2 lr1e-2 w64 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "lr": 1e-2, "backbone_width": 64, "lr_decay_start": 150, "lr_decay_every": 6}),
+    ("g1e2 lr3e-3 w64 300ep decay@225 halve/6ep", 300, {"gamma_max": 1e2, "lr": 3e-3, "backbone_width": 64, "lr_decay_start": 225, "lr_decay_every": 6}),
+    ("g1e2 lr3e-3 w128 decay@150 halve/6ep", 200, {"gamma_max": 1e2, "lr": 3e-3, "backbone_width": 128, "lr_decay_start": 150, "lr_decay_every": 6}),
 ]
 
 # Overrides that only matter to variants with the L2 penalty; dropped for the others so that

@@ -1,0 +1,5 @@
+"""Attacks that measure robustness: our batched DeepFool and adapters to peer libraries."""
+
+from lpcbench.attacks.deepfool import DeepFoolResult, deepfool
+
+__all__ = ["DeepFoolResult", "deepfool"]

@@ -1,0 +1,178 @@
+"""Batched L2 DeepFool (Moosavi-Dezfooli, Fawzi and Frossard, 2016), kept inside the input box.
+
+DeepFool linearises the classifier around the current iterate and steps to the nearest linearised
+decision boundary, repeating until the prediction changes. It returns an upper bound on the minimal
+L2 perturbation, not a certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+from lpcbench.attacks.checks import check_inputs, eval_mode
+
+# Added to each linearised step so that it lands just past the boundary rather than on it.
+STEP_EPSILON = 1e-4
+
+
+@dataclass(frozen=True)
+class DeepFoolResult:
+    """Per-input results of one DeepFool run over N inputs; tensors live on the CPU."""
+
+    x_adv: torch.Tensor  # (N, C, H, W): the returned points, inside bounds unless bounds is None
+    perturbation_norm: torch.Tensor  # (N,) float64: ||x_adv - x||_2 in pixel space
+    relative_norm: torch.Tensor  # (N,) float64: perturbation_norm / ||x||_2
+    iterations: torch.Tensor  # (N,) int64: linearisation steps taken
+    success: torch.Tensor  # (N,) bool: a fresh forward pass on x_adv predicts a label other than y
+    misclassified: torch.Tensor  # (N,) bool: wrong before any attack; excluded from robustness
+    steps: int
+    overshoot: float
+    bounds: Optional[tuple[float, float]]
+    candidates: Optional[int]  # None: every class was a candidate; k: the top-k shortcut was used
+
+    @property
+    def failed(self) -> torch.Tensor:
+        """(N,) bool: correctly classified inputs that DeepFool did not flip within ``steps``."""
+        return ~self.misclassified & ~self.success
+
+
+def deepfool(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int = 50,
+    overshoot: float = 0.02,
+    bounds: Optional[tuple[float, float]] = (0.0, 1.0),
+    candidates: Optional[int] = None,
+) -> DeepFoolResult:
+    """Run L2 DeepFool on ``x: (N, C, H, W)`` with labels ``y: (N,)``; ``model`` returns logits (N, K).
+
+    Every input of the batch advances together; inputs leave the batch once they are misclassified.
+    Each iteration costs one forward pass and one batched Jacobian of the candidate logit differences.
+    The overshoot scales the accumulated perturbation. With ``bounds``, every iterate stays in the box,
+    and coordinates pinned at a bound that the step would push outward are frozen for that step, so
+    the remaining coordinates carry the step (exact for linear models).
+
+    ``candidates=k`` only considers the k classes with the highest clean logits. This is the shortcut
+    of the original implementation; it can overstate robustness and is recorded in the result.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if overshoot < 0:
+        raise ValueError(f"overshoot must be >= 0, got {overshoot}")
+    with eval_mode(model):
+        x, y, num_classes = check_inputs(model, x, y, bounds)
+        if candidates is not None and not 2 <= candidates <= num_classes:
+            raise ValueError(f"candidates must be None or between 2 and {num_classes} (the number of classes), got {candidates}")
+        return _run(model, x, y, num_classes, steps, overshoot, bounds, candidates)
+
+
+def _run(model, x, y, num_classes, steps, overshoot, bounds, candidates) -> DeepFoolResult:
+    n = x.shape[0]
+    with torch.no_grad():
+        clean_logits = model(x)
+    misclassified = clean_logits.argmax(dim=1) != y
+    classes = _candidate_classes(clean_logits, y, candidates)  # (N, M) classes other than y
+
+    perturbation = torch.zeros_like(x)  # accumulated step, before the overshoot
+    x_adv = x.clone()
+    iterations = torch.zeros(n, dtype=torch.long, device=x.device)
+    active = torch.nonzero(~misclassified).flatten()
+
+    for _ in range(steps):
+        if active.numel() == 0:
+            break
+        x_active = x_adv[active].clone().requires_grad_(True)
+        logits = model(x_active)
+        labels = y[active]
+        still_correct = logits.argmax(dim=1) == labels
+        if not bool(still_correct.any()):
+            break
+
+        # Rows of the Jacobian: gradients of f_k - f_y for each candidate k, for all inputs at once.
+        grads, differences = _difference_jacobian(logits, x_active, labels, classes[active], still_correct)
+        if bounds is not None:
+            grads = _freeze_pinned(grads, x_active.detach(), bounds)
+        flat = grads.flatten(2)  # (M, n, D)
+        grad_norms = flat.norm(dim=2).clamp_min(1e-12)  # (M, n)
+        distances = differences.abs().T / grad_norms  # (M, n)
+        nearest = distances.argmin(dim=0)  # (n,)
+        column = torch.arange(len(labels), device=x.device)
+        chosen_grad = grads[nearest, column]  # (n, C, H, W)
+        scale = (differences[column, nearest].abs() + STEP_EPSILON) / grad_norms[nearest, column].pow(2)
+        step = scale.view(-1, *([1] * (x.ndim - 1))) * chosen_grad
+
+        # Only inputs that are still correctly classified move and count an iteration.
+        moving = active[still_correct]
+        step = step[still_correct]
+        new_perturbation = perturbation[moving] + step
+        if bounds is not None:
+            new_perturbation = (x[moving] + new_perturbation).clamp(*bounds) - x[moving]
+        perturbation[moving] = new_perturbation
+        candidate = x[moving] + (1.0 + overshoot) * new_perturbation
+        x_adv[moving] = candidate.clamp(*bounds) if bounds is not None else candidate
+        iterations[moving] += 1
+        active = moving
+
+    with torch.no_grad():
+        success = (model(x_adv).argmax(dim=1) != y) & ~misclassified
+    norms = (x_adv - x).flatten(1).double().norm(dim=1)
+    input_norms = x.flatten(1).double().norm(dim=1)
+    return DeepFoolResult(
+        x_adv=x_adv.detach().cpu(),
+        perturbation_norm=norms.cpu(),
+        relative_norm=(norms / input_norms.clamp_min(1e-12)).cpu(),
+        iterations=iterations.cpu(),
+        success=success.cpu(),
+        misclassified=misclassified.cpu(),
+        steps=steps,
+        overshoot=overshoot,
+        bounds=bounds,
+        candidates=candidates,
+    )
+
+
+def _candidate_classes(clean_logits: torch.Tensor, y: torch.Tensor, candidates: Optional[int]) -> torch.Tensor:
+    """Return the (N, M) candidate classes other than y: all K - 1, or the top-k classes without y."""
+    n, num_classes = clean_logits.shape
+    if candidates is None:
+        ranked = torch.arange(num_classes, device=y.device).expand(n, num_classes)
+    else:
+        ranked = clean_logits.argsort(dim=1, descending=True)
+    others = ranked[ranked != y[:, None]].view(n, num_classes - 1)
+    if candidates is None:
+        return others
+    # A correctly classified input has y as its top class, so the top k hold y and k - 1 others.
+    return others[:, : candidates - 1]
+
+
+def _difference_jacobian(logits, x_active, labels, classes, rows_used):
+    """Return (grads (M, n, C, H, W), differences (n, M)) of f_k - f_y for the M candidates k."""
+    n, num_classes = logits.shape
+    m = classes.shape[1]
+    eye = torch.eye(num_classes, device=logits.device, dtype=logits.dtype)
+    grad_outputs = eye[classes.T] - eye[labels][None]  # (M, n, K)
+    grad_outputs = grad_outputs * rows_used[None, :, None].to(logits.dtype)
+    try:
+        (grads,) = torch.autograd.grad(logits, x_active, grad_outputs, is_grads_batched=True)
+    except RuntimeError:
+        # Some operations have no batching rule; fall back to one backward pass per candidate.
+        grads = torch.stack(
+            [torch.autograd.grad(logits, x_active, grad_outputs[j], retain_graph=True)[0] for j in range(m)]
+        )
+    differences = (logits.gather(1, classes) - logits.gather(1, labels[:, None])).detach()
+    return grads, differences
+
+
+def _freeze_pinned(grads: torch.Tensor, x_active: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
+    """Zero gradient coordinates at a bound that a step along the gradient would push further out."""
+    lower, upper = bounds
+    at_lower = (x_active <= lower)[None]
+    at_upper = (x_active >= upper)[None]
+    blocked = (at_lower & (grads < 0)) | (at_upper & (grads > 0))
+    return grads.masked_fill(blocked, 0.0)
