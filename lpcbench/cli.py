@@ -49,6 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     train.set_defaults(handler=_train_zoo)
 
+    attack = commands.add_parser("attack", help="attack trained zoo models and report their robustness")
+    attack.add_argument("--model", required=True, help="zoo model id, e.g. lpc_narrow")
+    attack.add_argument("--attack", required=True, help="deepfool, fmn, pgd, autoattack, or an attack spec file (.toml)")
+    attack.add_argument("--backend", default=None, help="implementation: lpcbench (default), foolbox or torchattacks for deepfool")
+    attack.add_argument("--norm", default=None, choices=["l2", "linf"], help="threat model of pgd and autoattack (default: the spec's)")
+    attack.add_argument("--eps", default=None, help="radius of pgd and autoattack, e.g. 0.5 or 8/255 (default: the spec's)")
+    attack.add_argument("--paper-compat", action="store_true", help="DeepFool as the LPC authors measured it (normalised space, no clipping, top-10, failures averaged in)")
+    attack.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
+    attack.add_argument("--n", type=int, default=1000, help="test inputs, a seeded sample shared by all models (default: 1000)")
+    attack.add_argument("--sample-seed", type=int, default=0, help="seed of the test sample (default: 0)")
+    attack.add_argument("--train-seed", type=int, default=None, help="trained seed to attack (default: every trained seed)")
+    attack.add_argument("--batch-size", type=int, default=500, help="inputs per attack batch (default: 500)")
+    attack.add_argument("--out", default=None, help="summary JSON path (default: under the results folder)")
+    attack.add_argument("--results-dir", default=None, help="results folder (default: $LPCBENCH_RESULTS_DIR or the user data folder)")
+    _add_common(attack)
+    attack.set_defaults(handler=_attack)
+
     zoo = commands.add_parser("zoo", help="inspect the model zoo")
     zoo_commands = zoo.add_subparsers(title="zoo commands")
     listing = zoo_commands.add_parser("list", help="list model ids, widths and trained seeds")
@@ -138,6 +155,132 @@ def _print_summary(results, data, zoo_dir: Path, device) -> None:
         r_text = "n/a" if ratio.value is None else f"{ratio.value:.4g}"
         print(f"{row} {r_text:>9} {ratio.spread_over_radius:7.3f} {selected['wall_time_s']:7.0f}  {selected['status']}")
     print("R_train: separation ratio (LPC paper, Eq. 8) on training points; spread: mean distance to the own class centroid over the mean centroid norm.")
+
+
+def _attack(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    import lpcbench
+    from lpcbench.attacks.peers import library_versions
+    from lpcbench.attacks.results import write_run
+    from lpcbench.attacks.suite import parse_eps, resolve_attack, run_attack
+    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.data.sampling import indices_hash, sample_indices
+    from lpcbench.paths import results_dir
+    from lpcbench.zoo import store
+    from lpcbench.zoo.registry import get_variant
+    from lpcbench.zoo.trainer import resolve_device
+
+    if args.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    get_variant(args.model)
+    if args.n < 1:
+        raise ValueError(f"--n must be a positive integer, got {args.n}")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    overrides = {"backend": args.backend, "norm": args.norm, "eps": parse_eps(args.eps) if args.eps else None}
+    if args.paper_compat:
+        overrides.update(paper_compat=True, candidates=10)
+    settings = resolve_attack(args.attack, overrides)
+    device = resolve_device(args.device)
+    zoo_dir = resolve_zoo_dir(args.zoo_dir)
+
+    records = [r for r in store.list_runs(zoo_dir, args.dataset).get(args.model, []) if "error" not in r]
+    if args.train_seed is not None:
+        records = [r for r in records if int(r["seed"]) == args.train_seed]
+    if not records:
+        seed_text = f" seed {args.train_seed}" if args.train_seed is not None else ""
+        raise ValueError(
+            f"no trained {args.model}{seed_text} on {args.dataset} in {zoo_dir}: "
+            f"run 'lpcbench train-zoo --dataset {args.dataset} --models {args.model}' first"
+        )
+
+    data = load_dataset(args.dataset, args.data_dir)
+    indices, note = sample_indices(len(data.test), args.n, args.sample_seed)
+    if note:
+        print(f"note: {note}")
+    x, y = data.test.x[indices], data.test.y[indices]
+    out_root = results_dir(args.results_dir)
+
+    for record in records:
+        run_dir = Path(zoo_dir) / args.dataset / args.model / record["selected_run"]
+        model, card = store.load_model(run_dir, device)
+        run = run_attack(settings, model, x, y, batch_size=args.batch_size, mean=data.mean, std=data.std)
+        context = {
+            "dataset": args.dataset,
+            "model_id": args.model,
+            "train_seed": int(record["seed"]),
+            "run": record["selected_run"],
+            "weights_sha256": card["weights_sha256"],
+            "sample_seed": args.sample_seed,
+            "n_requested": args.n,
+            "test_indices_sha256": indices_hash(indices),
+            "versions": {"lpcbench": lpcbench.__version__, "torch": torch.__version__, "python": platform.python_version(), **library_versions()},
+            "git_commit": store.git_commit(),
+            "device": str(device),
+        }
+        summary_path = _attack_output_path(args, settings, int(record["seed"]), len(records), out_root)
+        written, _ = write_run(summary_path, run, indices, context)
+        _print_attack_summary(args.model, int(record["seed"]), args.dataset, run, written)
+    return 0
+
+
+def _attack_output_path(args, settings: dict, seed: int, seed_count: int, out_root: Path) -> Path:
+    if args.out:
+        path = Path(args.out)
+        return path.with_name(f"{path.stem}-seed{seed}{path.suffix}") if seed_count > 1 else path
+    name = Path(settings["spec"]).stem
+    if settings.get("paper_compat") and "compat" not in name:
+        name += "-paper-compat"
+    if settings["attack"] == "deepfool" and settings["backend"] != "lpcbench":
+        name += f"-{settings['backend']}"
+    if settings["kind"] == "fixed-eps":
+        name += f"-eps{settings['eps']:.4g}"
+    return out_root / "attacks" / args.dataset / args.model / f"seed{seed}" / f"{name}.json"
+
+
+def _print_attack_summary(model_id: str, seed: int, dataset: str, run, written: Path) -> None:
+    settings, summary = run.settings, run.summary
+    described = f"{settings['attack']} ({settings['backend']}, {settings['norm']}"
+    if run.kind == "fixed-eps":
+        described += f", eps {settings['eps']:.4g}"
+    else:
+        described += ", candidates " + ("all classes" if settings.get("candidates") is None else f"top {settings['candidates']}")
+        described += f", {settings.get('measurement_space', 'pixel')} space"
+        if settings.get("mode") == "paper-compat":
+            described += ", PAPER-COMPAT: no clipping, failures averaged in"
+    print(f"{model_id} seed {seed} on {dataset}: {described})")
+    print(
+        f"  inputs {summary['n']} | clean accuracy {_percent(summary['clean_acc'])} | attacked {summary['attacked']} | "
+        f"success {_percent(summary['success_rate'])} | misclassified {summary['misclassified']}"
+        + (f" | failures {summary['failures']}" if run.kind == "minimum-norm" else "")
+    )
+    if run.kind == "minimum-norm":
+        interval = summary["relative_norm_mean_ci95"]
+        interval_text = f" [{interval[0]:.4g}, {interval[1]:.4g}] 95% bootstrap CI" if interval else ""
+        print(
+            f"  relative L2 norm ||delta|| / ||x|| over {summary['averaged']} {summary['averaged_over']}: mean {_number(summary['relative_norm_mean'])}"
+            f"{interval_text}, median {_number(summary['relative_norm_median'])}, std {_number(summary['relative_norm_std'])}"
+        )
+        print("  an attack's figure: an upper bound on the minimal perturbation, not a certificate")
+    else:
+        print(f"  robust accuracy {_percent(summary['robust_acc'])} at {settings['norm']} eps {settings['eps']:.4g} (an upper bound: attacks can miss)")
+        if run.per_attack_success:
+            print("  flipped by: " + ", ".join(f"{name} {int(hit.sum())}" for name, hit in run.per_attack_success.items()))
+    print(f"  time {run.wall_time_s:.1f} s")
+    for flag in run.flags:
+        print(f"  WARNING [{flag['code']}]: {flag['message']}")
+    print(f"  written: {written}")
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 def _zoo_list(args: argparse.Namespace) -> int:

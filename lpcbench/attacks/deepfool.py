@@ -33,6 +33,8 @@ class DeepFoolResult:
     overshoot: float
     bounds: Optional[tuple[float, float]]
     candidates: Optional[int]  # None: every class was a candidate; k: the top-k shortcut was used
+    mode: str = "standard"  # "standard", or "paper-compat" (see deepfool_paper_compat)
+    space: str = "pixel"  # where the norms are measured: "pixel" or "normalised"
 
     @property
     def failed(self) -> torch.Tensor:
@@ -54,9 +56,12 @@ def deepfool(
 
     Every input of the batch advances together; inputs leave the batch once they are misclassified.
     Each iteration costs one forward pass and one batched Jacobian of the candidate logit differences.
-    The overshoot scales the accumulated perturbation. With ``bounds``, every iterate stays in the box,
-    and coordinates pinned at a bound that the step would push outward are frozen for that step, so
-    the remaining coordinates carry the step (exact for linear models).
+    The overshoot scales the accumulated perturbation. With ``bounds``, the accumulated perturbation
+    is clipped into the box after every step, so every iterate stays inside it; where the box is
+    active the clipped steps approach the boundary in several iterations, as in foolbox 3.
+
+    NOTE: freezing the coordinates pinned at a bound reaches the in-box minimum of a linear model in
+    one step, but on the digits models it returned norms 2% larger than this rule, so it is not used.
 
     ``candidates=k`` only considers the k classes with the highest clean logits. This is the shortcut
     of the original implementation; it can overstate robustness and is recorded in the result.
@@ -70,6 +75,52 @@ def deepfool(
         if candidates is not None and not 2 <= candidates <= num_classes:
             raise ValueError(f"candidates must be None or between 2 and {num_classes} (the number of classes), got {candidates}")
         return _run(model, x, y, num_classes, steps, overshoot, bounds, candidates)
+
+
+def deepfool_paper_compat(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    steps: int = 50,
+    overshoot: float = 0.02,
+    candidates: int = 10,
+) -> DeepFoolResult:
+    """Reproduce the LPC authors' DeepFool measurement, for comparison with the paper's Table II only.
+
+    Differences from ``deepfool``: no clipping to the input box, only the top-``candidates`` classes
+    (10 by default), and norms measured on the normalised input (x - mean) / std with the dataset's
+    per-channel training mean and std. The caller's summary averages unfinished attacks in, as the
+    authors did. Results carry ``mode="paper-compat"``.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    with eval_mode(model):
+        x, y, num_classes = check_inputs(model, x, y, None)
+        used = min(candidates, num_classes)
+        result = _run(model, x, y, num_classes, steps, overshoot, None, used)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean_t = torch.tensor(mean, dtype=torch.float64).view(shape)
+    std_t = torch.tensor(std, dtype=torch.float64).view(shape)
+    x_cpu = x.detach().cpu().double()
+    delta = ((result.x_adv.double() - x_cpu) / std_t).flatten(1).norm(dim=1)
+    reference = ((x_cpu - mean_t) / std_t).flatten(1).norm(dim=1)
+    return DeepFoolResult(
+        x_adv=result.x_adv,
+        perturbation_norm=delta,
+        relative_norm=delta / reference.clamp_min(1e-12),
+        iterations=result.iterations,
+        success=result.success,
+        misclassified=result.misclassified,
+        steps=steps,
+        overshoot=overshoot,
+        bounds=None,
+        candidates=used,
+        mode="paper-compat",
+        space="normalised",
+    )
 
 
 def _run(model, x, y, num_classes, steps, overshoot, bounds, candidates) -> DeepFoolResult:
@@ -96,8 +147,6 @@ def _run(model, x, y, num_classes, steps, overshoot, bounds, candidates) -> Deep
 
         # Rows of the Jacobian: gradients of f_k - f_y for each candidate k, for all inputs at once.
         grads, differences = _difference_jacobian(logits, x_active, labels, classes[active], still_correct)
-        if bounds is not None:
-            grads = _freeze_pinned(grads, x_active.detach(), bounds)
         flat = grads.flatten(2)  # (M, n, D)
         grad_norms = flat.norm(dim=2).clamp_min(1e-12)  # (M, n)
         distances = differences.abs().T / grad_norms  # (M, n)
@@ -167,12 +216,3 @@ def _difference_jacobian(logits, x_active, labels, classes, rows_used):
         )
     differences = (logits.gather(1, classes) - logits.gather(1, labels[:, None])).detach()
     return grads, differences
-
-
-def _freeze_pinned(grads: torch.Tensor, x_active: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
-    """Zero gradient coordinates at a bound that a step along the gradient would push further out."""
-    lower, upper = bounds
-    at_lower = (x_active <= lower)[None]
-    at_upper = (x_active >= upper)[None]
-    blocked = (at_lower & (grads < 0)) | (at_upper & (grads > 0))
-    return grads.masked_fill(blocked, 0.0)

@@ -208,3 +208,29 @@ def test_bad_settings_rejected():
         deepfool(model, x, y, candidates=5)
     with pytest.raises(ValueError, match=r"overshoot must be >= 0, got -0.1"):
         deepfool(model, x, y, overshoot=-0.1)
+
+
+def test_paper_compat_measures_normalised_norms():
+    from lpcbench.attacks import deepfool_paper_compat
+
+    # Pixel-space minimum along (3, -4): 0.3. With std 0.5 the normalised perturbation is twice as long.
+    model = linear_model([[0.0, 0.0], [3.0, -4.0]], [0.0, -1.0])
+    x = as_images([[0.5, 0.5]])
+    result = deepfool_paper_compat(model, x, torch.tensor([0]), mean=(0.5,), std=(0.5,), overshoot=0.0)
+    assert result.mode == "paper-compat"
+    assert result.space == "normalised"
+    assert result.bounds is None
+    assert result.candidates == 2
+    assert float(result.perturbation_norm[0]) == pytest.approx(0.6, abs=2e-3)
+    # (x - mean) / std is the zero vector here, so the relative norm divides by the 1e-12 floor
+    assert float(result.relative_norm[0]) > 1e9
+
+
+def test_paper_compat_does_not_clip():
+    from lpcbench.attacks import deepfool_paper_compat
+
+    model = linear_model([[0.0, 0.0], [1.0, 0.0]], [0.0, -1.5])
+    x = as_images([[0.9, 0.5]])
+    result = deepfool_paper_compat(model, x, torch.tensor([0]), mean=(0.0,), std=(1.0,))
+    assert float(result.x_adv.max()) > 1.0
+    assert bool(result.success[0])
