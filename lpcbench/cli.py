@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     attack = commands.add_parser("attack", help="attack trained zoo models and report their robustness")
     attack.add_argument("--model", required=True, help="zoo model id, e.g. lpc_narrow")
-    attack.add_argument("--attack", required=True, help="deepfool, fmn, pgd, autoattack, or an attack spec file (.toml)")
+    attack.add_argument("--attack", required=True, help="deepfool, fmn, pgd, autoattack or a spec file (.toml); comma-separate several")
     attack.add_argument("--backend", default=None, help="implementation: lpcbench (default), foolbox or torchattacks for deepfool")
     attack.add_argument("--norm", default=None, choices=["l2", "linf"], help="threat model of pgd and autoattack (default: the spec's)")
     attack.add_argument("--eps", default=None, help="radius of pgd and autoattack, e.g. 0.5 or 8/255 (default: the spec's)")
@@ -163,11 +163,13 @@ def _attack(args: argparse.Namespace) -> int:
     import torch
 
     import lpcbench
+    from lpcbench.attacks.evaluation import best_known_minimum
     from lpcbench.attacks.peers import library_versions
     from lpcbench.attacks.results import write_run
     from lpcbench.attacks.suite import parse_eps, resolve_attack, run_attack
     from lpcbench.data import DATASETS, load_dataset
     from lpcbench.data.sampling import indices_hash, sample_indices
+    from lpcbench.io import write_json
     from lpcbench.paths import results_dir
     from lpcbench.zoo import store
     from lpcbench.zoo.registry import get_variant
@@ -183,7 +185,10 @@ def _attack(args: argparse.Namespace) -> int:
     overrides = {"backend": args.backend, "norm": args.norm, "eps": parse_eps(args.eps) if args.eps else None}
     if args.paper_compat:
         overrides.update(paper_compat=True, candidates=10)
-    settings = resolve_attack(args.attack, overrides)
+    names = [name.strip() for name in args.attack.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"empty attack list {args.attack!r}: expected e.g. deepfool or deepfool,fmn")
+    all_settings = [resolve_attack(name, overrides) for name in names]
     device = resolve_device(args.device)
     zoo_dir = resolve_zoo_dir(args.zoo_dir)
 
@@ -207,7 +212,6 @@ def _attack(args: argparse.Namespace) -> int:
     for record in records:
         run_dir = Path(zoo_dir) / args.dataset / args.model / record["selected_run"]
         model, card = store.load_model(run_dir, device)
-        run = run_attack(settings, model, x, y, batch_size=args.batch_size, mean=data.mean, std=data.std)
         context = {
             "dataset": args.dataset,
             "model_id": args.model,
@@ -221,17 +225,34 @@ def _attack(args: argparse.Namespace) -> int:
             "git_commit": store.git_commit(),
             "device": str(device),
         }
-        summary_path = _attack_output_path(args, settings, int(record["seed"]), len(records), out_root)
-        written, _ = write_run(summary_path, run, indices, context)
-        _print_attack_summary(args.model, int(record["seed"]), args.dataset, run, written)
+        minimum_norm_runs = {}
+        for settings in all_settings:
+            run = run_attack(settings, model, x, y, batch_size=args.batch_size, mean=data.mean, std=data.std)
+            summary_path = _attack_output_path(args, settings, int(record["seed"]), len(records), out_root, len(all_settings))
+            written, _ = write_run(summary_path, run, indices, context)
+            _print_attack_summary(args.model, int(record["seed"]), args.dataset, run, written)
+            if run.kind == "minimum-norm" and run.settings.get("mode") != "paper-compat":
+                minimum_norm_runs[Path(settings["spec"]).stem + ("" if settings["backend"] == "lpcbench" or settings["attack"] != "deepfool" else f"-{settings['backend']}")] = run
+        if len(minimum_norm_runs) >= 2:
+            best_summary, best_per_input = best_known_minimum(minimum_norm_runs)
+            best_path = written.with_name("best-known-minimum.json")
+            write_json(best_path, {**context, "summary": best_summary, "per_input": {"index": [int(i) for i in indices], **best_per_input}})
+            print(
+                f"  best-known minimal perturbation over {', '.join(minimum_norm_runs)}: mean relative L2 norm "
+                f"{_number(best_summary['relative_norm_mean'])}, median {_number(best_summary['relative_norm_median'])}, "
+                f"found for {best_summary['averaged']} of {best_summary['attacked']} inputs; minimum found by "
+                + ", ".join(f"{name} {count}" for name, count in best_summary["found_minimum"].items())
+            )
+            print(f"  written: {best_path}")
     return 0
 
 
-def _attack_output_path(args, settings: dict, seed: int, seed_count: int, out_root: Path) -> Path:
+def _attack_output_path(args, settings: dict, seed: int, seed_count: int, out_root: Path, attack_count: int = 1) -> Path:
+    name = Path(settings["spec"]).stem
     if args.out:
         path = Path(args.out)
-        return path.with_name(f"{path.stem}-seed{seed}{path.suffix}") if seed_count > 1 else path
-    name = Path(settings["spec"]).stem
+        suffix = (f"-seed{seed}" if seed_count > 1 else "") + (f"-{name}" if attack_count > 1 else "")
+        return path.with_name(f"{path.stem}{suffix}{path.suffix}")
     if settings.get("paper_compat") and "compat" not in name:
         name += "-paper-compat"
     if settings["attack"] == "deepfool" and settings["backend"] != "lpcbench":

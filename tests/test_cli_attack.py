@@ -98,3 +98,20 @@ def test_attack_errors(capsys, trained_zoo, argv, message):
     code, stdout, err = run(capsys, "attack", "--zoo-dir", str(trained_zoo), *argv)
     assert code == 2
     assert re.search(message, err), err
+
+
+def test_best_known_minimum_over_two_attacks(capsys, trained_zoo, tmp_path):
+    out = tmp_path / "m.json"
+    code, stdout, err = run(capsys, "attack", "--model", "lpc_narrow", "--attack", "deepfool,fmn", "--n", "30", "--zoo-dir", str(trained_zoo), "--out", str(out))
+    assert code == 0, err
+    assert "best-known minimal perturbation over deepfool, fmn" in stdout
+    best = json.loads((tmp_path / "best-known-minimum.json").read_text())
+    deepfool_details = json.loads((tmp_path / "m-deepfool.per-input.json").read_text())
+    fmn_details = json.loads((tmp_path / "m-fmn.per-input.json").read_text())
+    for i, value in enumerate(best["per_input"]["relative_norm"]):
+        candidates = [d["relative_norm"][i] for d in (deepfool_details, fmn_details) if d["success"][i]]
+        if candidates:
+            assert value == pytest.approx(min(candidates))
+        else:
+            assert value is None
+    assert sum(best["summary"]["found_minimum"].values()) == best["summary"]["averaged"]

@@ -121,3 +121,30 @@ def _stat(values: torch.Tensor, name: str) -> float | None:
     # quantile(0.5) averages the two middle values; Tensor.median would return the lower one.
     value = float(values.quantile(0.5)) if name == "median" else float(getattr(values, name)())
     return value if math.isfinite(value) else None
+
+
+def best_known_minimum(runs: dict) -> tuple[dict, dict]:
+    """Combine minimum-norm runs on the same inputs: per input, the smallest successful perturbation.
+
+    ``runs`` maps an attack name to an object with ``relative_norm``, ``success`` and
+    ``misclassified`` (N,) tensors. Returns (summary, per-input dict). Still an attack's upper
+    bound on the minimal perturbation, only a tighter one.
+    """
+    names = list(runs)
+    if len(names) < 2:
+        raise ValueError(f"the best-known minimum needs at least two minimum-norm attacks, got {names}")
+    misclassified = runs[names[0]].misclassified
+    norms = torch.stack([
+        torch.where(runs[name].success, runs[name].relative_norm.double(), torch.full_like(runs[name].relative_norm.double(), float("inf")))
+        for name in names
+    ])  # (attacks, N)
+    best, winner = norms.min(dim=0)
+    found = torch.isfinite(best) & ~misclassified
+    summary = summarize_minimum_norm(torch.where(found, best, torch.zeros_like(best)), found, misclassified)
+    summary["attacks"] = names
+    summary["found_minimum"] = {name: int((found & (winner == index)).sum()) for index, name in enumerate(names)}
+    per_input = {
+        "relative_norm": [float(value) if bool(ok) else None for value, ok in zip(best, found)],
+        "attack": [names[int(index)] if bool(ok) else None for index, ok in zip(winner, found)],
+    }
+    return summary, per_input

@@ -159,3 +159,27 @@ def test_bootstrap_interval_brackets_mean():
     assert low < 0.5 < high
     assert high - low < 0.15
     assert bootstrap_mean_interval(torch.tensor([1.0])) is None
+
+
+def test_best_known_minimum_takes_smallest_success():
+    from types import SimpleNamespace
+
+    from lpcbench.attacks.evaluation import best_known_minimum
+
+    a = SimpleNamespace(relative_norm=torch.tensor([0.2, 0.5, 0.4, 0.1]), success=torch.tensor([True, True, False, False]), misclassified=torch.tensor([False, False, False, True]))
+    b = SimpleNamespace(relative_norm=torch.tensor([0.3, 0.1, 0.6, 0.1]), success=torch.tensor([True, True, True, False]), misclassified=torch.tensor([False, False, False, True]))
+    summary, per_input = best_known_minimum({"deepfool": a, "fmn": b})
+    assert per_input["relative_norm"][:3] == pytest.approx([0.2, 0.1, 0.6])
+    assert per_input["relative_norm"][3] is None
+    assert per_input["attack"] == ["deepfool", "fmn", "fmn", None]
+    assert summary["found_minimum"] == {"deepfool": 1, "fmn": 2}
+    assert summary["relative_norm_mean"] == pytest.approx(0.3)
+    with pytest.raises(ValueError, match=r"needs at least two minimum-norm attacks, got \['deepfool'\]"):
+        best_known_minimum({"deepfool": a})
+
+
+def test_unfinished_flag():
+    model = linear_model([[0.0, 0.0], [1.0, 0.0]], [0.0, -100.0]).eval()
+    run = run_attack(resolve_attack("deepfool", {"steps": 2}), model, X, torch.tensor([0, 0]))
+    assert run.summary["failures"] == 2
+    assert any(flag["code"] == "unfinished" and "2 correctly classified inputs" in flag["message"] for flag in run.flags)
