@@ -23,6 +23,28 @@ class SeparationRatio:
     centroids_from: str  # "same points" or "given" (e.g. training-split centroids applied to test points)
 
 
+def check_latents(z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate latents and labels; return them as float64 and int64 CPU tensors.
+
+    Raises ``ValueError`` for wrong shapes, NaN or infinite latents, and non-integer or negative labels.
+    """
+    if not isinstance(z, torch.Tensor) or z.ndim != 2 or not isinstance(labels, torch.Tensor) or labels.ndim != 1 or z.shape[0] != labels.shape[0]:
+        shapes = (tuple(getattr(z, "shape", ())), tuple(getattr(labels, "shape", ())))
+        raise ValueError(f"expected z (N, P) and labels (N,), got {shapes[0]} and {shapes[1]}")
+    if z.shape[0] == 0:
+        raise ValueError("expected at least one latent, got N = 0")
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise ValueError(f"expected integer labels, got dtype {labels.dtype}")
+    z = z.detach().to(torch.float64).cpu()
+    if not bool(torch.isfinite(z).all()):
+        rows = int((~torch.isfinite(z)).any(dim=1).sum())
+        raise ValueError(f"latents contain NaN or infinity in {rows} of {z.shape[0]} rows")
+    labels = labels.detach().cpu().long()
+    if int(labels.min()) < 0:
+        raise ValueError(f"labels must be >= 0, got {int(labels.min())}")
+    return z, labels
+
+
 def class_centroids(z: torch.Tensor, labels: torch.Tensor, num_classes: int | None = None) -> torch.Tensor:
     """Return the (K, P) float64 matrix of class means. A class with no sample raises ``ValueError``."""
     z = z.detach().to(torch.float64)
@@ -43,10 +65,7 @@ def separation_ratio(z: torch.Tensor, labels: torch.Tensor, centroids: torch.Ten
     A sample that sits exactly on its own centroid has an undefined ratio: it
     is counted in ``n_on_centroid``, never turned into 0 or infinity.
     """
-    if z.ndim != 2 or labels.ndim != 1 or z.shape[0] != labels.shape[0]:
-        raise ValueError(f"expected z (N, P) and labels (N,), got {tuple(z.shape)} and {tuple(labels.shape)}")
-    z = z.detach().to(torch.float64).cpu()
-    labels = labels.detach().cpu().long()
+    z, labels = check_latents(z, labels)
     centroids_from = "given"
     if centroids is None:
         centroids = class_centroids(z, labels)
