@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(attack)
     attack.set_defaults(handler=_attack)
 
+    metrics = commands.add_parser("metrics", help="measure the latent geometry of trained zoo models")
+    metrics.add_argument("--model", required=True, help="zoo model id, or 'all'")
+    metrics.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
+    metrics.add_argument("--split", default="both", choices=["train", "test", "both"], help="split(s) to measure (default: both)")
+    metrics.add_argument("--labels", default="true", choices=["true", "predicted"], help="class labels used to group latents (default: true)")
+    metrics.add_argument("--train-seed", type=int, default=None, help="trained seed (default: every trained seed)")
+    metrics.add_argument("--results-dir", default=None, help="results folder (default: $LPCBENCH_RESULTS_DIR or the user data folder)")
+    _add_common(metrics)
+    metrics.set_defaults(handler=_metrics)
+
     zoo = commands.add_parser("zoo", help="inspect the model zoo")
     zoo_commands = zoo.add_subparsers(title="zoo commands")
     listing = zoo_commands.add_parser("list", help="list model ids, widths and trained seeds")
@@ -302,6 +312,65 @@ def _percent(value) -> str:
 
 def _number(value) -> str:
     return "n/a" if value is None else f"{value:.4g}"
+
+
+def _trained_records(zoo_dir: Path, dataset: str, model_id: str, train_seed: int | None) -> list[dict]:
+    from lpcbench.zoo import store
+
+    records = [r for r in store.list_runs(zoo_dir, dataset).get(model_id, []) if "error" not in r]
+    if train_seed is not None:
+        records = [r for r in records if int(r["seed"]) == train_seed]
+    if not records:
+        seed_text = f" seed {train_seed}" if train_seed is not None else ""
+        raise ValueError(
+            f"no trained {model_id}{seed_text} on {dataset} in {zoo_dir}: "
+            f"run 'lpcbench train-zoo --dataset {dataset} --models {model_id}' first"
+        )
+    return records
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from lpcbench.bench import latent_metrics
+    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.io import write_json
+    from lpcbench.paths import results_dir
+    from lpcbench.zoo import store
+    from lpcbench.zoo.registry import parse_model_ids
+    from lpcbench.zoo.trainer import resolve_device
+
+    if args.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    model_ids = parse_model_ids(args.model)
+    device = resolve_device(args.device)
+    zoo_dir = resolve_zoo_dir(args.zoo_dir)
+    if args.model != "all":
+        for model_id in model_ids:
+            _trained_records(zoo_dir, args.dataset, model_id, args.train_seed)
+    splits = ("train", "test") if args.split == "both" else (args.split,)
+    data = load_dataset(args.dataset, args.data_dir)
+    out_root = results_dir(args.results_dir)
+
+    print(f"latent metrics on {args.dataset} ({args.labels} labels; test R against training centroids)")
+    print(f"{'model':11} {'seed':>4} {'split':5} {'acc':>6} {'R':>9} {'Sigma_W':>10} {'CV|z|':>7} {'H/d':>8} {'NC1':>10} {'peaks':>7}")
+    for model_id in model_ids:
+        records = store.list_runs(zoo_dir, args.dataset).get(model_id, [])
+        if args.train_seed is not None:
+            records = [r for r in records if int(r.get("seed", -1)) == args.train_seed]
+        for record in records:
+            model, card = store.load_model(Path(zoo_dir) / args.dataset / model_id / record["selected_run"], device)
+            result = latent_metrics(model, data, splits=splits, labels=args.labels, device=device)
+            path = out_root / "metrics" / args.dataset / model_id / f"seed{record['seed']}.json"
+            write_json(path, {"dataset": args.dataset, "model_id": model_id, "train_seed": int(record["seed"]), "run": record["selected_run"], "weights_sha256": card["weights_sha256"], **result})
+            for split in splits:
+                values = result[split]
+                print(
+                    f"{model_id:11} {record['seed']:>4} {split:5} {values['accuracy']:6.3f} {_number(values['separation_ratio']['value']):>9} "
+                    f"{values['within_class_covariance']['value']:10.3g} {_number(values['norm_variation']['value']):>7} "
+                    f"{_number(values['kl_entropy']['value']):>8} {values['neural_collapse']['value']:10.3g} {_number(values['binarity']['peak_distance']):>7}"
+                )
+    print("R: separation ratio (LPC paper Eq. 8); Sigma_W: trace / P; CV|z|: std / mean of ||z||; H/d: Kozachenko-Leonenko entropy (k = 20) per dimension;")
+    print(f"NC1: Tr(Sigma_W Sigma_B^+) / K; peaks: binarity peak distance (App. D, standardised nodes). Written under {out_root / 'metrics' / args.dataset}")
+    return 0
 
 
 def _zoo_list(args: argparse.Namespace) -> int:
