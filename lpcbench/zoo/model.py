@@ -108,6 +108,10 @@ class ZooModel(nn.Module):
         """Return z: (N, P), the penultimate representation (h for variants without one)."""
         return self.penultimate(self.backbone_features(x))
 
+    def feature_extractor(self) -> nn.Module:
+        """Return x -> z as one module (sharing this model's layers), e.g. to bound its Lipschitz constant."""
+        return nn.Sequential(self.normalize, self.backbone, self.penultimate)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits: (N, K)."""
         return self.logits_from_features(self.features(x))
