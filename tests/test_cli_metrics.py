@@ -40,3 +40,19 @@ def test_metrics_untrained_model(capsys, trained_zoo):
     err = capsys.readouterr().err
     assert code == 2
     assert re.search(r"error: no trained nopen on digits in .*: run 'lpcbench train-zoo", err)
+
+
+def test_certify_table_and_file(capsys, trained_zoo, tmp_path):
+    code = main(["certify", "--model", "all", "--n", "40", "--zoo-dir", str(trained_zoo), "--results-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "a CERTIFICATE" in out
+    assert re.search(r"arcface .*not certifiable: .*ArcFace/CosFace head", out)
+    written = json.loads((tmp_path / "certify" / "digits" / "lpc" / "seed0.json").read_text())
+    assert written["kind"] == "certificate"
+    assert written["violations"] == 0
+    assert all(entry.get("kind", "estimate") == "estimate" for entry in written["collapse_radius_estimate"])
+    assert written["empirical_local_lipschitz"]["kind"] == "estimate"
+    for radius, attack in zip(written["per_input"]["radius"], written["per_input"]["deepfool_norm"]):
+        if attack is not None:
+            assert radius <= attack
