@@ -20,11 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    from lpcbench.data import DatasetNotFoundError
+    from lpcbench.zoo.store import CheckpointError
+
     try:
         return args.handler(args)
-    except ValueError as error:
+    except (ValueError, DatasetNotFoundError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except CheckpointError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: finished epochs are checkpointed; run the same command again to resume", file=sys.stderr)
         return 130
@@ -175,6 +181,7 @@ def _print_summary(results, data, zoo_dir: Path, device) -> None:
         r_text = "n/a" if ratio.value is None else f"{ratio.value:.4g}"
         print(f"{row} {r_text:>9} {ratio.spread_over_radius:7.3f} {selected['wall_time_s']:7.0f}  {selected['status']}")
     print("R_train: separation ratio (LPC paper, Eq. 8) on training points; spread: mean distance to the own class centroid over the mean centroid norm.")
+    print("wall_s: training time of the run, summed over interruptions.")
 
 
 def _attack(args: argparse.Namespace) -> int:

@@ -93,3 +93,14 @@ def test_no_command_prints_help(capsys):
     code, out, err = run(capsys)
     assert code == 2
     assert "train-zoo" in out
+
+
+def test_missing_dataset_is_an_error_line(capsys, zoo_dir, tmp_path, monkeypatch):
+    from lpcbench.data import datasets
+
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "debian")
+    code, out, err = run(capsys, "train-zoo", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "nothing"), "--models", "lpc")
+    assert code == 2
+    assert err.startswith("error: Fashion-MNIST not found: looked for the four IDX files")
+    assert "Traceback" not in err
+    assert not zoo_dir.exists()

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
+from sklearn.neighbors import NearestNeighbors
 
 from lpcbench.metrics.separation import check_latents
 
 CHUNK_ROWS = 1024
 KD_TREE_MAX_WIDTH = 16
-CANDIDATE_MARGIN = 8  # extra neighbours recomputed exactly in the brute-force path
+CANDIDATE_MARGIN = 8  # extra candidates recomputed exactly in the brute-force path
 
 
 @dataclass(frozen=True)
@@ -38,26 +39,29 @@ def kth_neighbour_distances(z: torch.Tensor, k: int) -> torch.Tensor:
     """Return (N,) float64 distances from each row of ``z: (N, d)`` to its k-th nearest other row.
 
     Exact either way: a k-d tree (scipy) up to ``KD_TREE_MAX_WIDTH`` dimensions, where it is fast;
-    above that, brute force in blocks of rows, squared distances from one matrix product per block.
+    above that, scikit-learn's brute-force search picks k + ``CANDIDATE_MARGIN`` candidates per
+    point, whose distances are then recomputed directly. The brute-force search works from
+    ||a||^2 + ||b||^2 - 2 a.b, which loses about 1e-8 * ||z|| to cancellation; that matters for
+    collapsed classes, hence the direct recomputation.
     """
+    points = z.numpy()
+    n = points.shape[0]
     if z.shape[1] <= KD_TREE_MAX_WIDTH:
-        points = z.numpy()
         distances, _ = cKDTree(points).query(points, k=k + 1)
         # Column 0 is the point itself, except among duplicates, where any copy may come first;
         # either way the (k + 1)-th smallest distance including self is the k-th neighbour's.
         return torch.from_numpy(distances[:, k].copy())
-    n = z.shape[0]
-    squared = (z * z).sum(dim=1)
+
+    neighbours = min(k + 1 + CANDIDATE_MARGIN, n)
+    _, candidates = NearestNeighbors(n_neighbors=neighbours, algorithm="brute").fit(points).kneighbors(points)
+    candidates = torch.from_numpy(candidates)
     result = torch.empty(n, dtype=torch.float64)
     for start in range(0, n, CHUNK_ROWS):
         block = z[start : start + CHUNK_ROWS]
-        rows = torch.arange(block.shape[0])
-        distances = torch.addmm(squared[start : start + CHUNK_ROWS, None] + squared[None, :], block, z.T, alpha=-2.0)
-        distances[rows, start + rows] = float("inf")  # a point is not its own neighbour
-        # The expanded form loses about 1e-8 * ||z|| to cancellation, which matters for collapsed
-        # classes: it only picks candidates, whose distances are then recomputed directly.
-        candidates = distances.topk(min(k + CANDIDATE_MARGIN, n - 1), dim=1, largest=False).indices
-        exact = (block[:, None, :] - z[candidates]).norm(dim=2)
+        chosen = candidates[start : start + CHUNK_ROWS]
+        exact = (block[:, None, :] - z[chosen]).norm(dim=2)
+        own = chosen == torch.arange(start, start + block.shape[0])[:, None]
+        exact[own] = float("inf")  # a point is not its own neighbour
         result[start : start + block.shape[0]] = exact.sort(dim=1).values[:, k - 1]
     return result
 
