@@ -109,7 +109,8 @@ def _print_attack_summary(model_id: str, seed: int, dataset: str, run, written: 
     if run.kind == "fixed-eps":
         described += f", eps {settings['eps']:.4g}"
     else:
-        described += ", candidates " + ("all classes" if settings.get("candidates") is None else f"top {settings['candidates']}")
+        if settings["attack"] == "deepfool":
+            described += ", candidates " + ("all classes" if settings.get("candidates") is None else f"top {settings['candidates']}")
         described += f", {settings.get('measurement_space', 'pixel')} space"
         if settings.get("mode") == "paper-compat":
             described += ", PAPER-COMPAT: no clipping, failures averaged in"
