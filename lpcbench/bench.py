@@ -1,8 +1,9 @@
-"""Measure one model: its latents through the metrics, for the metrics command and, later, bench."""
+"""Measure one model: attacks, latent metrics and certificate, into one leaderboard entry."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -71,3 +72,129 @@ def latent_metrics(model: nn.Module, data: DatasetSplits, *, splits=("train", "t
         if weight is None:
             results[name]["neural_collapse"]["note"] = "NC3 and NC4 need logits linear in z; this model's head is not"
     return results
+
+
+def suite_attacks(suite: str) -> list[dict]:
+    """Resolve the attacks of a suite spec (``default`` or a path to a TOML file with ``attacks = [...]``)."""
+    import sys
+
+    from lpcbench.attacks.suite import resolve_attack
+    from lpcbench.paths import spec_dir
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    path = spec_dir("attacks") / "default-suite.toml" if suite == "default" else Path(suite)
+    if not path.is_file():
+        raise ValueError(f"attack suite {path} not found: expected 'default' or a TOML file with attacks = [...]")
+    with open(path, "rb") as handle:
+        names = tomllib.load(handle).get("attacks")
+    if not names or not isinstance(names, list):
+        raise ValueError(f"attack suite {path} names no attacks: expected attacks = [\"deepfool\", \"fmn\"]")
+    return [resolve_attack(name) for name in names]
+
+
+def bench_entry(model, card: dict, data: DatasetSplits, *, attacks: list[dict], indices: torch.Tensor, device="cpu", batch_size: int = 500):
+    """Run the attack suite, the latent metrics and the certificate on one model; return its entry."""
+    import platform
+    import time
+
+    import lpcbench
+    from lpcbench.attacks.evaluation import best_known_minimum
+    from lpcbench.attacks.peers import library_versions
+    from lpcbench.attacks.suite import run_attack
+    from lpcbench.certify import NotCertifiable, certified_radius
+    from lpcbench.data.sampling import indices_hash
+    from lpcbench.leaderboard import LeaderboardEntry, Statistic
+    from lpcbench.zoo import store
+
+    started = time.perf_counter()
+    x, y = data.test.x[indices], data.test.y[indices]
+    runs = {}
+    for settings in attacks:
+        runs[settings["spec"].removesuffix(".toml")] = run_attack(settings, model, x, y, batch_size=batch_size, mean=data.mean, std=data.std)
+    attack_time = time.perf_counter() - started
+
+    entry = LeaderboardEntry(
+        dataset=data.name,
+        model_id=card["model_id"],
+        name=card.get("display_name", card["model_id"]),
+        architecture=card["config"]["backbone"],
+        seeds=[int(card["seed"])],
+        aggregate=False,
+        source="lpcbench zoo",
+    )
+    minimum_norm = {name: run for name, run in runs.items() if run.kind == "minimum-norm" and run.settings.get("mode") != "paper-compat"}
+    deepfool_runs = [run for run in minimum_norm.values() if run.settings["attack"] == "deepfool"]
+    if deepfool_runs:
+        summary = deepfool_runs[0].summary
+        entry.clean_acc = Statistic(summary["clean_acc"])
+        entry.deepfool = {
+            "relative_norm": asdict(Statistic(summary["relative_norm_mean"])),
+            "median": asdict(Statistic(summary["relative_norm_median"])),
+            "ci95": summary["relative_norm_mean_ci95"],
+            "std_over_inputs": summary["relative_norm_std"],
+            "n": summary["n"],
+            "success_rate": asdict(Statistic(summary["success_rate"])),
+            "failures": summary["failures"],
+            "misclassified": summary["misclassified"],
+            "measurement_space": deepfool_runs[0].settings.get("measurement_space", "pixel"),
+            "mode": deepfool_runs[0].settings.get("mode", "standard"),
+        }
+    if len(minimum_norm) >= 2:
+        best, _ = best_known_minimum(minimum_norm)
+        entry.best_known_minimum = {"relative_norm": asdict(Statistic(best["relative_norm_mean"])), "median": best["relative_norm_median"], "attacks": best["attacks"], "found_minimum": best["found_minimum"]}
+    for name, run in runs.items():
+        if run.kind == "fixed-eps":
+            entry.robust_accuracy.append({"attack": run.settings["attack"], "norm": run.settings["norm"], "eps": float(run.settings["eps"]), "robust_acc": asdict(Statistic(run.summary["robust_acc"])), "version": run.settings.get("version")})
+        entry.flags.extend({**flag, "attack": name} for flag in run.flags)
+
+    metrics = latent_metrics(model, data, device=device)
+    train, test = metrics["train"], metrics["test"]
+    entry.latent = {
+        name: asdict(Statistic(value))
+        for name, value in {
+            "separation_ratio_train": train["separation_ratio"]["value"],
+            "separation_ratio_test": test["separation_ratio"]["value"],
+            "sigma_w": train["within_class_covariance"]["value"],
+            "sigma_w_mean_entry": train["within_class_covariance"]["mean_entry"],
+            "norm_cv": train["norm_variation"]["value"],
+            "centroid_cv": train["norm_variation"]["centroid_cv"],
+            "kl_entropy_per_dim": train["kl_entropy"]["value"],
+            "nc1": train["neural_collapse"]["value"],
+            "binarity_peak_distance": train["binarity"]["peak_distance"],
+        }.items()
+    }
+
+    try:
+        certificate = certified_radius(model, x, y)
+    except NotCertifiable as error:
+        entry.certificate = {"kind": "certificate", "not_certifiable": str(error)}
+    else:
+        correct = ~certificate.misclassified
+        best_norm = torch.stack([torch.where(run.success, run.perturbation_norm, torch.full_like(run.perturbation_norm, float("inf"))) for run in minimum_norm.values()]).min(dim=0).values if minimum_norm else None
+        entry.certificate = {
+            "kind": "certificate",
+            "lipschitz_bound": certificate.lipschitz_bound,
+            "median_radius": float(certificate.radius[correct].quantile(0.5)) if bool(correct.any()) else None,
+        }
+        if best_norm is not None:
+            both = correct & torch.isfinite(best_norm)
+            ratio = certificate.radius[both] / best_norm[both]
+            entry.certificate["median_radius_over_best_attack"] = float(ratio.quantile(0.5)) if ratio.numel() else None
+            entry.certificate["violations"] = int((certificate.radius[both] > best_norm[both] * (1 + 1e-9)).sum())
+
+    entry.provenance = {
+        "training_config": card["config"],
+        "run_config_hash": card["config_hash"],
+        "attack_configs": [run.settings for run in runs.values()],
+        "weights_sha256": card["weights_sha256"],
+        "test_indices_sha256": indices_hash(indices),
+        "versions": {"lpcbench": lpcbench.__version__, "torch": torch.__version__, "python": platform.python_version(), **library_versions()},
+        "git_commit": store.git_commit(),
+        "device": str(device),
+        "wall_time_s": {"training": card.get("wall_time_s"), "attacks": attack_time, "total_bench": time.perf_counter() - started},
+    }
+    return entry
