@@ -101,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(bench)
     bench.set_defaults(handler=_lazy("bench_command", "bench_command"))
 
+    report = commands.add_parser("report", help="leaderboard table, robustness-vs-R correlation and plots")
+    report.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
+    report.add_argument("--leaderboard-dir", default=None, help="folder of user entries (default: <results folder>/leaderboards)")
+    report.add_argument("--out", default=None, help="output folder (default: <results folder>/reports/<dataset>)")
+    report.add_argument("--include-reported", action="store_true", help="add the paper's rows to the correlation (another protocol)")
+    report.add_argument("--latent-model", default="lpc_narrow", help="zoo model whose latents are plotted (default: lpc_narrow)")
+    report.add_argument("--results-dir", default=None, help="results folder (default: $LPCBENCH_RESULTS_DIR or the user data folder)")
+    add_common(report)
+    report.set_defaults(handler=_lazy("report_command", "report_command"))
+
     zoo = commands.add_parser("zoo", help="inspect the model zoo")
     zoo_commands = zoo.add_subparsers(title="zoo commands")
     listing = zoo_commands.add_parser("list", help="list model ids, widths and trained seeds")
