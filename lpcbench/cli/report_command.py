@@ -73,6 +73,7 @@ def report_command(args: argparse.Namespace) -> int:
             [(row.figures["deepfool"].mean, row.figures["deepfool"].std) for row in measured],
             [(row.figures["clean_acc"].mean, row.figures["clean_acc"].std) if "clean_acc" in row.figures else (None, None) for row in measured],
             out_dir,
+            flipped=[row.figures["deepfool_success"].mean if "deepfool_success" in row.figures else None for row in measured],
         )
     written += _latent_plot(args, out_dir, notes)
     written += _certified_plot(args, out_dir, notes)

@@ -44,8 +44,12 @@ def robustness_vs_r(points: list[tuple[str, float, float]], correlation_text: st
     return save(figure, out_dir, "robustness_vs_R")
 
 
-def bars(names: list[str], robustness: list[tuple], accuracy: list[tuple], out_dir: Path) -> list[Path]:
-    """Bars of robustness and clean accuracy per model, mean with std error bars (none for one seed)."""
+def bars(names: list[str], robustness: list[tuple], accuracy: list[tuple], out_dir: Path, flipped: list | None = None) -> list[Path]:
+    """Bars of robustness and clean accuracy per model, mean with std error bars (none for one seed).
+
+    ``flipped`` (DeepFool's success rate per model) marks bars whose mean covers only part of the
+    inputs: the failures are not in it, which can make a model look less robust than it is.
+    """
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     positions = np.arange(len(names))
     for axes, values, label in ((left, robustness, "DeepFool ||delta|| / ||x||"), (right, accuracy, "clean accuracy")):
@@ -54,6 +58,9 @@ def bars(names: list[str], robustness: list[tuple], accuracy: list[tuple], out_d
         axes.bar(positions, means, yerr=errors, capsize=3, color="#4c72b0")
         axes.set_xticks(positions, names, rotation=45, ha="right")
         axes.set_ylabel(label)
+    for position, rate, (mean, _) in zip(positions, flipped or [], robustness):
+        if rate is not None and mean is not None and rate < 0.999:
+            left.annotate(f"{rate:.0%} flipped", (position, mean), ha="center", va="bottom", fontsize=7, color="#c44e52", rotation=90)
     right.set_ylim(min(0.9, np.nanmin([m for m, _ in accuracy if m is not None] or [0.9])), 1.0)
     left.set_title("Robustness per model (mean +- std over seeds)")
     right.set_title("Clean accuracy per model")
@@ -79,8 +86,8 @@ def certified_vs_attack(radius: np.ndarray, attack: np.ndarray, out_dir: Path) -
     """Certified radius against the attack's norm per input; a point above the diagonal would be a bug."""
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.scatter(attack, radius, s=8)
-    low = max(min(radius[radius > 0].min(initial=1e-12), attack.min(initial=1e-12)), 1e-12)
-    high = max(radius.max(initial=1.0), attack.max(initial=1.0))
+    low = float(min(radius.min(), attack.min()))
+    high = float(max(radius.max(), attack.max()))
     axes.plot([low, high], [low, high], color="grey", linestyle="--", label="certified = attack")
     axes.set_xscale("log")
     axes.set_yscale("log")
