@@ -70,7 +70,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) -> bool:
-    """True when ``path`` holds an error-free entry for the same weights, test sample and attack settings."""
+    """True when ``path`` holds an error-free entry for the same code, weights, test sample and attack settings."""
     from lpcbench.zoo import store
 
     if not path.is_file():
@@ -83,8 +83,13 @@ def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) 
     provenance = entry.get("provenance", {})
     configured = [{key: value for key, value in settings.items()} for settings in attacks]
     recorded = [{key: settings.get(key) for key in configured_settings} for settings, configured_settings in zip(provenance.get("attack_configs", []), configured)]
+    import lpcbench
+
+    # Results of another lpcbench version or source commit may differ: recompute them.
+    same_code = provenance.get("versions", {}).get("lpcbench") == lpcbench.__version__ and provenance.get("git_commit") == store.git_commit()
     return (
-        entry.get("error") is None
+        same_code
+        and entry.get("error") is None
         and card is not None
         and provenance.get("weights_sha256") == card.get("weights_sha256")
         and provenance.get("test_indices_sha256") == sample_hash

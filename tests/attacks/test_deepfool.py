@@ -234,3 +234,15 @@ def test_paper_compat_does_not_clip():
     result = deepfool_paper_compat(model, x, torch.tensor([0]), mean=(0.0,), std=(1.0,))
     assert float(result.x_adv.max()) > 1.0
     assert bool(result.success[0])
+
+
+def test_pinned_coordinates_frozen_when_clipping_stalls():
+    # f_1 - f_0 = (5, 1) . x - 5.9 is -0.4 at x0 = (1, 0.5): coordinate 0 already sits at the upper bound,
+    # so the in-box minimum moves coordinate 1 alone, by 0.4. Clipping keeps a fifth of the plain step.
+    model = linear_model([[0.0, 0.0], [5.0, 1.0]], [0.0, -5.9])
+    x = as_images([[1.0, 0.5]])
+    result = deepfool(model, x, torch.tensor([0]), overshoot=0.0)
+    assert bool(result.success[0])
+    assert int(result.iterations[0]) <= 2
+    assert float(result.perturbation_norm[0]) == pytest.approx(0.4, abs=1e-3)
+    assert float(result.x_adv[0, 0, 0, 0]) == 1.0
