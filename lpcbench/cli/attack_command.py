@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lpcbench.cli.common import number, percent, resolve_zoo_dir, trained_records
+from lpcbench.cli.common import check_dataset, number, percent, resolve_zoo_dir, trained_records
 
 
 def attack_command(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def attack_command(args: argparse.Namespace) -> int:
     from lpcbench.attacks.peers import library_versions
     from lpcbench.attacks.results import write_run
     from lpcbench.attacks.suite import parse_eps, resolve_attack, run_attack
-    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.data import load_dataset
     from lpcbench.data.sampling import indices_hash, sample_indices
     from lpcbench.io import write_json
     from lpcbench.paths import results_dir
@@ -26,8 +26,7 @@ def attack_command(args: argparse.Namespace) -> int:
     from lpcbench.zoo.registry import get_variant
     from lpcbench.zoo.trainer import resolve_device
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    check_dataset(args.dataset)
     get_variant(args.model)
     if args.n < 1:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
@@ -93,7 +92,11 @@ def _attack_output_path(args, settings: dict, seed: int, seed_count: int, out_ro
     name = Path(settings["spec"]).stem
     if args.out:
         path = Path(args.out)
-        suffix = (f"-seed{seed}" if seed_count > 1 else "") + (f"-{name}" if attack_count > 1 else "")
+        suffix = ""
+        if seed_count > 1:
+            suffix += f"-seed{seed}"
+        if attack_count > 1:
+            suffix += f"-{name}"
         return path.with_name(f"{path.stem}{suffix}{path.suffix}")
     if settings.get("paper_compat") and "compat" not in name:
         name += "-paper-compat"

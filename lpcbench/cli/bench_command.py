@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from lpcbench.cli.common import resolve_zoo_dir, selected_records
+from lpcbench.cli.common import check_dataset, resolve_zoo_dir, selected_records
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ def bench_command(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from lpcbench.bench import bench_entry, suite_attacks
-    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.data import load_dataset
     from lpcbench.data.sampling import indices_hash, sample_indices
     from lpcbench.leaderboard import LeaderboardEntry, write_entry
     from lpcbench.paths import results_dir
@@ -25,8 +25,7 @@ def bench_command(args: argparse.Namespace) -> int:
     from lpcbench.zoo.registry import get_variant, parse_model_ids
     from lpcbench.zoo.trainer import resolve_device
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    check_dataset(args.dataset)
     if args.n < 1:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
     model_ids = parse_model_ids(args.models)
@@ -54,7 +53,7 @@ def bench_command(args: argparse.Namespace) -> int:
         try:
             model, card = store.load_model(run_dir, device)
             entry = bench_entry(model, card, data, attacks=attacks, indices=indices, device=device, batch_size=args.batch_size)
-        except Exception as error:  # one failing model must not stop the others; its entry says why
+        except Exception as error:  # A failing model must not stop the others, so its entry records the error.
             logger.error("bench failed for %s seed %s: %s", model_id, record["seed"], error)
             variant = get_variant(model_id)
             entry = LeaderboardEntry(
@@ -70,7 +69,7 @@ def bench_command(args: argparse.Namespace) -> int:
 
 
 def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) -> bool:
-    """True when ``path`` holds an error-free entry for the same code, weights, test sample and attack settings."""
+    """Return True when ``path`` contains an error-free entry for the same code, weights, test sample and attack settings."""
     from lpcbench.zoo import store
 
     if not path.is_file():
@@ -81,8 +80,9 @@ def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) 
     except (json.JSONDecodeError, store.CheckpointError):
         return False
     provenance = entry.get("provenance", {})
-    configured = [{key: value for key, value in settings.items()} for settings in attacks]
-    recorded = [{key: settings.get(key) for key in configured_settings} for settings, configured_settings in zip(provenance.get("attack_configs", []), configured)]
+    recorded_attacks = provenance.get("attack_configs", [])
+    # A run adds resolved fields to its settings, so compare only the fields the suite sets.
+    recorded = [{key: settings.get(key) for key in wanted} for settings, wanted in zip(recorded_attacks, attacks)]
     import lpcbench
 
     # Results of another lpcbench version or source commit may differ: recompute them.
@@ -93,6 +93,6 @@ def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) 
         and card is not None
         and provenance.get("weights_sha256") == card.get("weights_sha256")
         and provenance.get("test_indices_sha256") == sample_hash
-        and len(provenance.get("attack_configs", [])) == len(attacks)
-        and recorded == configured
+        and len(recorded_attacks) == len(attacks)
+        and recorded == attacks
     )

@@ -7,13 +7,21 @@ from pathlib import Path
 
 from lpcbench.paths import zoo_dir as resolve_zoo_dir
 
-__all__ = ["add_common", "number", "percent", "resolve_zoo_dir", "trained_records", "selected_records"]
+__all__ = ["add_common", "check_dataset", "number", "percent", "resolve_zoo_dir", "trained_records", "selected_records"]
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zoo-dir", default=None, help="folder of trained models (default: $LPCBENCH_ZOO_DIR or the user cache)")
     parser.add_argument("--data-dir", default=None, help="folder to look for dataset files in")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+
+
+def check_dataset(name: str) -> None:
+    """Raise ``ValueError`` listing the known datasets when ``name`` is not one of them."""
+    from lpcbench.data import DATASETS
+
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
 
 
 def selected_records(zoo_dir: Path, dataset: str, model_id: str, train_seed: int | None) -> list[dict]:

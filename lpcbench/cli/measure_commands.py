@@ -5,20 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lpcbench.cli.common import number, resolve_zoo_dir, selected_records, trained_records
+from lpcbench.cli.common import check_dataset, number, resolve_zoo_dir, selected_records, trained_records
 
 
 def metrics_command(args: argparse.Namespace) -> int:
     from lpcbench.bench import latent_metrics
-    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.data import load_dataset
     from lpcbench.io import write_json
     from lpcbench.paths import results_dir
     from lpcbench.zoo import store
     from lpcbench.zoo.registry import parse_model_ids
     from lpcbench.zoo.trainer import resolve_device
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    check_dataset(args.dataset)
     model_ids = parse_model_ids(args.model)
     device = resolve_device(args.device)
     zoo_dir = resolve_zoo_dir(args.zoo_dir)
@@ -55,7 +54,7 @@ def certify_command(args: argparse.Namespace) -> int:
     from lpcbench.attacks import deepfool
     from lpcbench.bench import latents
     from lpcbench.certify import NotCertifiable, certified_radius, collapse_radius_estimate, empirical_local_lipschitz
-    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.data import load_dataset
     from lpcbench.data.sampling import indices_hash, sample_indices
     from lpcbench.io import write_json
     from lpcbench.paths import results_dir
@@ -63,8 +62,7 @@ def certify_command(args: argparse.Namespace) -> int:
     from lpcbench.zoo.registry import parse_model_ids
     from lpcbench.zoo.trainer import resolve_device
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    check_dataset(args.dataset)
     if args.n < 1:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
     model_ids = parse_model_ids(args.model)

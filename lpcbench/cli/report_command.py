@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from lpcbench.cli.common import resolve_zoo_dir
+from lpcbench.cli.common import check_dataset, resolve_zoo_dir
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -18,6 +18,7 @@ def report_command(args: argparse.Namespace) -> int:
     from lpcbench.report.aggregate import aggregate
     from lpcbench.report.render import html_page, markdown_table, terminal_table
 
+    check_dataset(args.dataset)
     user_root = Path(args.leaderboard_dir) if args.leaderboard_dir else results_dir(args.results_dir) / "leaderboards"
     folders = [spec_dir("leaderboards") / args.dataset, user_root / args.dataset]
     entries, problems = [], []
@@ -42,7 +43,8 @@ def report_command(args: argparse.Namespace) -> int:
         for error in row.errors:
             notes.append(f"{row.name}: {error}")
 
-    # One point per (model, seed) measured here; the paper's rows only when asked, since they use another protocol.
+    # One point per (model, seed) measured here. Reported rows join only on request, because their robustness
+    # comes from another measurement protocol.
     points = [
         (entry.name, entry.latent["separation_ratio_test"]["mean"], entry.deepfool["relative_norm"]["mean"])
         for entry in entries

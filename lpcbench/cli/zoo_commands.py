@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lpcbench.cli.common import resolve_zoo_dir
+from lpcbench.cli.common import check_dataset, resolve_zoo_dir
 
 
 def train_zoo_command(args: argparse.Namespace) -> int:
@@ -17,10 +17,8 @@ def train_zoo_command(args: argparse.Namespace) -> int:
     from lpcbench.zoo.trainer import resolve_device
 
     # Check every argument before loading data or training anything.
-    from lpcbench.data import DATASETS
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    check_dataset(args.dataset)
     model_ids = parse_model_ids(args.models)
     seeds = parse_seeds(args.seeds)
     if args.epochs is not None and args.epochs < 1:
@@ -85,13 +83,11 @@ def print_training_summary(results, data, zoo_dir: Path, device) -> None:
     print("wall_s: training time of the run, summed over interruptions.")
 
 def zoo_list_command(args: argparse.Namespace) -> int:
-    from lpcbench.data import DATASETS
     from lpcbench.zoo import store
     from lpcbench.zoo.config import load_spec
     from lpcbench.zoo.registry import VARIANTS
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}: expected one of {', '.join(DATASETS)}")
+    check_dataset(args.dataset)
     spec = load_spec(args.dataset)
     zoo_dir = resolve_zoo_dir(args.zoo_dir)
     trained = store.list_runs(zoo_dir, args.dataset)
