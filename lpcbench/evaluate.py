@@ -19,12 +19,12 @@ from torch import nn
 
 
 class ModelContractError(ValueError):
-    """Raised when a user's model cannot be loaded or breaks the input contract; says how to fix it."""
+    """Raised when a user's model cannot be loaded or breaks the input contract. The message names the fix."""
 
 
 @dataclass
 class ContractReport:
-    """What the contract check found and changed."""
+    """Findings and changes of the contract check."""
 
     notes: list = field(default_factory=list)  # e.g. the switch from train to eval mode
 
@@ -85,7 +85,7 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
         if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
             state = state["state_dict"]
     if not isinstance(state, dict):
-        raise ModelContractError(f"{path} holds {type(state).__name__}, expected a state dict of tensors")
+        raise ModelContractError(f"{path} contains a {type(state).__name__}, expected a state dict of tensors")
     expected = model.state_dict()
     missing = [key for key in expected if key not in state]
     unexpected = [key for key in state if key not in expected]
@@ -107,7 +107,7 @@ def check_contract(model: nn.Module, x: torch.Tensor, num_classes: int) -> Contr
 
     Checks that the output is a (n, num_classes) logits tensor, that the forward pass is
     deterministic, and that outputs are not probabilities. A model in train mode is switched to
-    eval, and the report says so.
+    eval, and the report notes it.
     """
     report = ContractReport()
     if model.training:
@@ -117,7 +117,7 @@ def check_contract(model: nn.Module, x: torch.Tensor, num_classes: int) -> Contr
         with torch.no_grad():
             first = model(x)
             second = model(x)
-    except Exception as error:  # the user's forward pass can raise anything; say where it failed
+    except Exception as error:  # The user's forward pass can raise any exception, so report it with the input shape.
         raise ModelContractError(
             f"the model failed on inputs of shape {tuple(x.shape)} in [0, 1] ({type(error).__name__}: {error}); "
             "it must take images of this shape and normalise them itself"

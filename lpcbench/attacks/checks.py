@@ -1,4 +1,4 @@
-"""Input validation shared by the attacks, and a context that holds a model in eval mode."""
+"""Input validation shared by the attacks, and a context that keeps a model in eval mode."""
 
 from __future__ import annotations
 

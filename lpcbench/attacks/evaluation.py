@@ -28,7 +28,7 @@ class Flag:
 def model_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, was_training: bool) -> list[Flag]:
     """Run the checks that need only the model and a few inputs ``x: (n, C, H, W)``, ``y: (n,)``.
 
-    The model must already be in eval mode; ``was_training`` says whether the caller found it in
+    The model must already be in eval mode. ``was_training`` tells whether the caller found it in
     train mode.
     """
     flags = []

@@ -1,7 +1,7 @@
 """Adapters to peer libraries, each returning lpcbench's result types.
 
 foolbox 3 (L2DeepFoolAttack, L2FMNAttack), torchattacks (DeepFool) and pyautoattack (AutoAttack) are
-optional: each adapter imports its library when called and says how to install it where it is missing.
+optional: each adapter imports its library when called, and a missing library raises an error naming the pip command.
 """
 
 from __future__ import annotations

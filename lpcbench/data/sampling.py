@@ -11,7 +11,7 @@ def sample_indices(total: int, n: int, seed: int = 0) -> tuple[torch.Tensor, str
     """Return (sorted indices, note): ``n`` indices of a split of ``total`` drawn with ``seed``.
 
     The same (total, n, seed) gives the same indices for every model. An ``n`` of at least
-    ``total`` returns the whole split, and the note says so.
+    ``total`` returns the whole split, with a note stating it.
     """
     if n < 1:
         raise ValueError(f"n must be a positive integer, got {n}")

@@ -63,7 +63,7 @@ def markdown_table(rows: list[Row]) -> str:
 
 
 def html_page(rows: list[Row], title: str, notes: list[str]) -> str:
-    """A self-contained page: click a column header to sort by it (numbers by their mean)."""
+    """Return a self-contained HTML page. Clicking a column header sorts by it (numbers by their mean)."""
     headers, body = table_rows(rows)
     head = "".join(f"<th onclick=\"sortBy({i})\">{html.escape(text)}</th>" for i, text in enumerate(headers))
     rows_html = "".join(

@@ -54,7 +54,7 @@ class ZooModel(nn.Module):
 
     Input ``x: (N, C, H, W)`` with values in [0, 1]. ArcFace and CosFace models
     return ``eval_scale * cos(theta)`` as logits, without the margin, so that an
-    attack sees the decision function the model was trained to have.
+    attack works on the decision function the model was trained to have.
     """
 
     def __init__(
@@ -92,7 +92,7 @@ class ZooModel(nn.Module):
             z_width = penultimate_width
 
         if variant.margin == "none":
-            # The last classifier has no bias, as in the paper's Appendix C.
+            # The last classifier has no bias (Sbailo and Ghiringhelli, 2025, Appendix C).
             self.classifier: nn.Module = nn.Linear(z_width, num_classes, bias=False)
         else:
             self.classifier = CosineClassifier(z_width, num_classes)

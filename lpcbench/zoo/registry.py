@@ -1,6 +1,6 @@
 """The eleven model variants of the LPC paper's Table III, as data.
 
-Each variant says which penultimate layer it has, which loss terms train it,
+Each variant records which penultimate layer it has, which loss terms train it,
 and where the L2 penalty acts. Widths are per dataset and live in the zoo specs.
 """
 
@@ -40,7 +40,7 @@ VARIANTS: dict[str, Variant] = {
     )
 }
 
-# Spellings used in the paper's tables and text, mapped to model ids.
+# Spellings used in the tables and text of Sbailo and Ghiringhelli (2025), mapped to model ids.
 PAPER_NAMES: dict[str, str] = {
     **{variant.display_name: variant.model_id for variant in VARIANTS.values()},
     "LPC-NOPEL": "lpc_nopen",

@@ -46,7 +46,7 @@ def selection_path(zoo_dir: Path, dataset: str, model_id: str, seed: int) -> Pat
 def build_model(config: TrainConfig, dataset_info: dict) -> ZooModel:
     """Build the untrained model of ``config`` for a dataset described by ``dataset_info``.
 
-    ``dataset_info`` holds ``input_shape``, ``num_classes``, ``mean`` and ``std``,
+    ``dataset_info`` contains ``input_shape``, ``num_classes``, ``mean`` and ``std``,
     as stored in every model card.
     """
     return ZooModel(
