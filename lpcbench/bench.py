@@ -30,9 +30,13 @@ def latents(model: nn.Module, split: Split, device: torch.device | str = "cpu") 
     z_parts, predictions = [], []
     for start in range(0, len(split), FEATURE_BATCH):
         x = split.x[start : start + FEATURE_BATCH].to(device)
-        z = model.features(x)
+        if hasattr(model, "features_and_logits"):  # a wrapped user model, whose z may come from a hook
+            z, logits = model.features_and_logits(x)
+        else:
+            z = model.features(x)
+            logits = model.logits_from_features(z)
         z_parts.append(z.double().cpu())
-        predictions.append(model.logits_from_features(z).argmax(dim=1).cpu())
+        predictions.append(logits.argmax(dim=1).cpu())
     model.train(was_training)
     return torch.cat(z_parts), torch.cat(predictions)
 
@@ -96,26 +100,19 @@ def suite_attacks(suite: str) -> list[dict]:
     return [resolve_attack(name) for name in names]
 
 
+def same_attacks(recorded: list[dict], attacks: list[dict]) -> bool:
+    """True when recorded run settings match resolved suite settings on every field the suite sets.
+
+    A run adds resolved fields to its settings, so only the suite's own fields are compared.
+    """
+    if len(recorded) != len(attacks):
+        return False
+    return all({key: done.get(key) for key in wanted} == wanted for done, wanted in zip(recorded, attacks))
+
+
 def bench_entry(model, card: dict, data: DatasetSplits, *, attacks: list[dict], indices: torch.Tensor, device="cpu", batch_size: int = 500):
-    """Run the attack suite, the latent metrics and the certificate on one model; return its entry."""
-    import platform
-    import time
-
-    import lpcbench
-    from lpcbench.attacks.evaluation import best_known_minimum
-    from lpcbench.attacks.peers import library_versions
-    from lpcbench.attacks.suite import run_attack
-    from lpcbench.certify import NotCertifiable, certified_radius
-    from lpcbench.data.sampling import indices_hash
-    from lpcbench.leaderboard import LeaderboardEntry, Statistic
-    from lpcbench.zoo import store
-
-    started = time.perf_counter()
-    x, y = data.test.x[indices], data.test.y[indices]
-    runs = {}
-    for settings in attacks:
-        runs[settings["spec"].removesuffix(".toml")] = run_attack(settings, model, x, y, batch_size=batch_size, mean=data.mean, std=data.std)
-    attack_time = time.perf_counter() - started
+    """Run the attack suite, the latent metrics and the certificate on one zoo model; return its entry."""
+    from lpcbench.leaderboard import LeaderboardEntry
 
     entry = LeaderboardEntry(
         dataset=data.name,
@@ -126,6 +123,34 @@ def bench_entry(model, card: dict, data: DatasetSplits, *, attacks: list[dict], 
         aggregate=False,
         source="lpcbench zoo",
     )
+    provenance = {"training_config": card["config"], "run_config_hash": card["config_hash"], "weights_sha256": card["weights_sha256"]}
+    return measure_entry(model, entry, data, attacks=attacks, indices=indices, device=device, batch_size=batch_size, provenance=provenance, training_time=card.get("wall_time_s"))
+
+
+def measure_entry(model, entry, data: DatasetSplits, *, attacks: list[dict], indices: torch.Tensor, device="cpu", batch_size: int = 500, provenance: dict | None = None, training_time: float | None = None):
+    """Fill ``entry`` (its identity already set) with the attack suite, the latent metrics and the certificate.
+
+    A model with ``latent_source`` None (a user's model without z) gets its attack results only;
+    the provenance's ``latent_note`` and the certificate say why the rest is empty.
+    """
+    import platform
+    import time
+
+    import lpcbench
+    from lpcbench.attacks.evaluation import best_known_minimum
+    from lpcbench.attacks.peers import library_versions
+    from lpcbench.attacks.suite import run_attack
+    from lpcbench.certify import NotCertifiable, certified_radius
+    from lpcbench.data.sampling import indices_hash
+    from lpcbench.leaderboard import Statistic
+    from lpcbench.zoo import store
+
+    started = time.perf_counter()
+    x, y = data.test.x[indices], data.test.y[indices]
+    runs = {}
+    for settings in attacks:
+        runs[settings["spec"].removesuffix(".toml")] = run_attack(settings, model, x, y, batch_size=batch_size, mean=data.mean, std=data.std)
+    attack_time = time.perf_counter() - started
     minimum_norm = {name: run for name, run in runs.items() if run.kind == "minimum-norm" and run.settings.get("mode") != "paper-compat"}
     deepfool_runs = [run for run in minimum_norm.values() if run.settings["attack"] == "deepfool"]
     if deepfool_runs:
@@ -151,7 +176,35 @@ def bench_entry(model, card: dict, data: DatasetSplits, *, attacks: list[dict], 
             entry.robust_accuracy.append({"attack": run.settings["attack"], "norm": run.settings["norm"], "eps": float(run.settings["eps"]), "robust_acc": asdict(Statistic(run.summary["robust_acc"])), "version": run.settings.get("version")})
         entry.flags.extend({**flag, "attack": name} for flag in run.flags)
 
-    metrics = latent_metrics(model, data, device=device)
+    has_latents = getattr(model, "latent_source", "features") is not None
+    if has_latents:
+        _add_latents(entry, latent_metrics(model, data, device=device))
+        try:
+            certificate = certified_radius(model, x, y)
+        except NotCertifiable as error:
+            entry.certificate = {"kind": "certificate", "not_certifiable": str(error)}
+        else:
+            entry.certificate = _certificate_summary(certificate, minimum_norm)
+    else:
+        entry.certificate = {"kind": "certificate", "not_certifiable": f"no latents: {model.latent_note}"}
+
+    entry.provenance = {
+        **(provenance or {}),
+        "attack_configs": [run.settings for run in runs.values()],
+        "test_indices_sha256": indices_hash(indices),
+        "versions": {"lpcbench": lpcbench.__version__, "torch": torch.__version__, "python": platform.python_version(), **library_versions()},
+        "git_commit": store.git_commit(),
+        "device": str(device),
+        "wall_time_s": {"training": training_time, "attacks": attack_time, "total_bench": time.perf_counter() - started},
+    }
+    if hasattr(model, "latent_note"):
+        entry.provenance["latent_note"] = model.latent_note
+    return entry
+
+
+def _add_latents(entry, metrics: dict) -> None:
+    from lpcbench.leaderboard import Statistic
+
     train, test = metrics["train"], metrics["test"]
     entry.latent = {
         name: asdict(Statistic(value))
@@ -168,33 +221,20 @@ def bench_entry(model, card: dict, data: DatasetSplits, *, attacks: list[dict], 
         }.items()
     }
 
-    try:
-        certificate = certified_radius(model, x, y)
-    except NotCertifiable as error:
-        entry.certificate = {"kind": "certificate", "not_certifiable": str(error)}
-    else:
-        correct = ~certificate.misclassified
-        best_norm = torch.stack([torch.where(run.success, run.perturbation_norm, torch.full_like(run.perturbation_norm, float("inf"))) for run in minimum_norm.values()]).min(dim=0).values if minimum_norm else None
-        entry.certificate = {
-            "kind": "certificate",
-            "lipschitz_bound": certificate.lipschitz_bound,
-            "median_radius": float(certificate.radius[correct].quantile(0.5)) if bool(correct.any()) else None,
-        }
-        if best_norm is not None:
-            both = correct & torch.isfinite(best_norm)
-            ratio = certificate.radius[both] / best_norm[both]
-            entry.certificate["median_radius_over_best_attack"] = float(ratio.quantile(0.5)) if ratio.numel() else None
-            entry.certificate["violations"] = int((certificate.radius[both] > best_norm[both] * (1 + 1e-9)).sum())
 
-    entry.provenance = {
-        "training_config": card["config"],
-        "run_config_hash": card["config_hash"],
-        "attack_configs": [run.settings for run in runs.values()],
-        "weights_sha256": card["weights_sha256"],
-        "test_indices_sha256": indices_hash(indices),
-        "versions": {"lpcbench": lpcbench.__version__, "torch": torch.__version__, "python": platform.python_version(), **library_versions()},
-        "git_commit": store.git_commit(),
-        "device": str(device),
-        "wall_time_s": {"training": card.get("wall_time_s"), "attacks": attack_time, "total_bench": time.perf_counter() - started},
+def _certificate_summary(certificate, minimum_norm: dict) -> dict:
+    """The certificate's median radius, and its ratio to the best attack's norm on inputs both cover."""
+    correct = ~certificate.misclassified
+    summary = {
+        "kind": "certificate",
+        "lipschitz_bound": certificate.lipschitz_bound,
+        "median_radius": float(certificate.radius[correct].quantile(0.5)) if bool(correct.any()) else None,
     }
-    return entry
+    if minimum_norm:
+        norms = [torch.where(run.success, run.perturbation_norm, torch.full_like(run.perturbation_norm, float("inf"))) for run in minimum_norm.values()]
+        best_norm = torch.stack(norms).min(dim=0).values
+        both = correct & torch.isfinite(best_norm)
+        ratio = certificate.radius[both] / best_norm[both]
+        summary["median_radius_over_best_attack"] = float(ratio.quantile(0.5)) if ratio.numel() else None
+        summary["violations"] = int((certificate.radius[both] > best_norm[both] * (1 + 1e-9)).sum())
+    return summary

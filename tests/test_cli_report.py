@@ -22,6 +22,10 @@ def test_report_from_hand_written_entries(capsys, tmp_path, monkeypatch):
     write_entry(board / "nopen-0.json", hand_entry("nopen", 0, 0.10, 3.0))
     write_entry(board / "linpen-0.json", hand_entry("linpen", 0, 0.12, 4.0))
     write_entry(board / "scl-0.json", hand_entry("scl", 0, 0.0, 1.0, error="RuntimeError: boom"))
+    submitted = hand_entry("mine", 0, 0.15, 1.0)
+    submitted.submitted, submitted.seeds, submitted.latent = True, [], {}
+    submitted.provenance = {"latent_note": "the model has no features(x) method and no --penultimate-layer was given"}
+    write_entry(board / "submitted-mine.json", submitted)
     (board / "broken.json").write_text("{")
     out_dir = tmp_path / "report"
 
@@ -33,6 +37,10 @@ def test_report_from_hand_written_entries(capsys, tmp_path, monkeypatch):
     assert "robustness vs R over 4 (model, seed) points" in out
     assert re.search(r"note: skipped .*broken.json: not valid JSON", out)
     assert "note: SCL: seeds [0]: RuntimeError: boom" in out
+    assert "note: submitted models are not in the correlation" in out
+    assert "note: MINE: latent columns empty: the model has no features(x) method" in out
+    mine_row = next(line for line in out.splitlines() if line.startswith("MINE "))
+    assert re.match(r"MINE\s+submitted\s+-\s", mine_row)
 
     correlation = json.loads((out_dir / "correlation.json").read_text())
     assert correlation["on_R"]["n"] == 4

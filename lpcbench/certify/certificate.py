@@ -33,7 +33,9 @@ def linear_head(model: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None]:
     weight = getattr(model, "classifier_weight", None)
     if weight is None:
         variant = getattr(getattr(model, "variant", None), "margin", None)
-        reason = "its logits are s * cos(theta), not linear in z (ArcFace/CosFace head)" if variant not in (None, "none") else "it exposes no classifier_weight"
+        reason = getattr(model, "certify_note", None) or (
+            "its logits are s * cos(theta), not linear in z (ArcFace/CosFace head)" if variant not in (None, "none") else "it exposes no classifier_weight"
+        )
         raise NotCertifiable(f"the model is not certifiable by the latent-margin rule: {reason}")
     bias = getattr(getattr(model, "classifier", None), "bias", None)
     return weight.detach().double().cpu(), None if bias is None else bias.detach().double().cpu()

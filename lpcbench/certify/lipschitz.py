@@ -16,6 +16,10 @@ from torch.nn import functional as F
 
 # max over x of d/dx [x * sigmoid(x)] = 1.0998393... (at x = 2.3994); rounded up.
 SILU_MAX_SLOPE = 1.09984
+# max over x of d/dx [x * Phi(x)] = 1.128904... (at x = sqrt(2)); its tanh approximation reaches 1.128993.
+GELU_MAX_SLOPE = 1.1290
+# The slope bounds of these element-wise activations.
+ACTIVATION_SLOPES = {nn.ReLU: 1.0, nn.Tanh: 1.0, nn.Sigmoid: 0.25, nn.SiLU: SILU_MAX_SLOPE, nn.GELU: GELU_MAX_SLOPE}
 
 
 class NotCertifiable(ValueError):
@@ -45,15 +49,16 @@ def lipschitz_bound(module: nn.Module, input_shape: tuple[int, ...] | None = Non
 def _bound(module: nn.Module, name: str, shape, report: LipschitzReport) -> tuple[float, tuple | None]:
     """Return (bound, output shape or None) of ``module``, appending leaf layers to ``report``."""
     kind = type(module).__name__
+    ours = type(module).__module__.startswith("lpcbench.")  # a user's class of the same name may differ
 
-    if isinstance(module, nn.Sequential) or kind in ("ResNet", "SmallCNN"):
+    if isinstance(module, nn.Sequential) or (ours and kind in ("ResNet", "SmallCNN")):
         total = 1.0
         for child_name, child in module.named_children():
             bound, shape = _bound(child, f"{name}.{child_name}", shape, report)
             total *= bound
         return total, shape
 
-    if kind in ("BasicBlock", "Bottleneck"):
+    if ours and kind in ("BasicBlock", "Bottleneck"):
         # act(main(x) + shortcut(x)) with act = SiLU: Lip <= slope * (Lip(main) + Lip(shortcut)).
         layers = ["conv1", "bn1", "act", "conv2", "bn2"] if kind == "BasicBlock" else ["conv1", "bn1", "act", "conv2", "bn2", "act", "conv3", "bn3"]
         main, main_shape = 1.0, shape
@@ -64,7 +69,7 @@ def _bound(module: nn.Module, name: str, shape, report: LipschitzReport) -> tupl
         activation, _ = _bound(module.act, f"{name}.act", main_shape, report)
         return activation * (main + shortcut), main_shape
 
-    if kind == "Normalize":
+    if ours and kind == "Normalize":
         bound = float(1.0 / module.std.min())
         report.layers.append({"name": name, "type": kind, "bound": bound})
         return bound, shape
@@ -92,14 +97,45 @@ def _bound(module: nn.Module, name: str, shape, report: LipschitzReport) -> tupl
         report.layers.append({"name": name, "type": kind, "bound": bound})
         return bound, shape
 
-    if isinstance(module, nn.SiLU):
-        return SILU_MAX_SLOPE, shape
-    if isinstance(module, (nn.ReLU, nn.Identity, nn.Flatten, nn.Dropout)):
+    if type(module) in ACTIVATION_SLOPES:
+        return ACTIVATION_SLOPES[type(module)], shape
+    if isinstance(module, nn.LeakyReLU):
+        return max(1.0, abs(module.negative_slope)), shape
+    if isinstance(module, (nn.Identity, nn.Flatten, nn.Dropout)):
         return 1.0, (None if isinstance(module, nn.Flatten) else shape)
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        bound = pool2d_bound(module)
+        report.layers.append({"name": name, "type": kind, "bound": bound})
+        return bound, None
     if isinstance(module, nn.AdaptiveAvgPool2d):
         # Averaging m values has norm 1/sqrt(m) <= 1 per output; 1 is a valid bound for any input size.
         return 1.0, None
     raise NotCertifiable(f"no Lipschitz bound is known for layer {name} of type {kind}; the model is not certifiable")
+
+
+def pool2d_bound(pool: nn.MaxPool2d | nn.AvgPool2d) -> float:
+    """Bound of 2-D max or average pooling from the number m of windows that share an input.
+
+    Each input lies in at most m = ceil(kh / sh) * ceil(kw / sw) windows. A window's max moves by at
+    most the L2 norm of the window's change, so max pooling has bound sqrt(m); a mean over K values
+    moves by at most 1 / sqrt(K) of it, so average pooling has bound sqrt(m / K).
+    """
+    kernel = _pair(pool.kernel_size)
+    stride = _pair(pool.stride if pool.stride is not None else pool.kernel_size)
+    overlap = math.ceil(kernel[0] / stride[0]) * math.ceil(kernel[1] / stride[1])
+    if isinstance(pool, nn.MaxPool2d):
+        if _pair(pool.dilation) != (1, 1):
+            raise NotCertifiable(f"max pooling with dilation={pool.dilation} has no bound here")
+        return math.sqrt(overlap)
+    padded = _pair(pool.padding) != (0, 0)
+    if pool.divisor_override is not None or pool.ceil_mode or (padded and not pool.count_include_pad):
+        # Border windows would then divide by fewer than K values.
+        raise NotCertifiable("average pooling with divisor_override, ceil_mode, or padding without count_include_pad has no bound here")
+    return math.sqrt(overlap / (kernel[0] * kernel[1]))
+
+
+def _pair(value) -> tuple[int, int]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def conv2d_bound(conv: nn.Conv2d) -> float:

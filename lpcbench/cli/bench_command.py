@@ -70,6 +70,8 @@ def bench_command(args: argparse.Namespace) -> int:
 
 def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) -> bool:
     """Return True when ``path`` contains an error-free entry for the same code, weights, test sample and attack settings."""
+    import lpcbench
+    from lpcbench.bench import same_attacks
     from lpcbench.zoo import store
 
     if not path.is_file():
@@ -80,11 +82,6 @@ def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) 
     except (json.JSONDecodeError, store.CheckpointError):
         return False
     provenance = entry.get("provenance", {})
-    recorded_attacks = provenance.get("attack_configs", [])
-    # A run adds resolved fields to its settings, so compare only the fields the suite sets.
-    recorded = [{key: settings.get(key) for key in wanted} for settings, wanted in zip(recorded_attacks, attacks)]
-    import lpcbench
-
     # Results of another lpcbench version or source commit may differ: recompute them.
     same_code = provenance.get("versions", {}).get("lpcbench") == lpcbench.__version__ and provenance.get("git_commit") == store.git_commit()
     return (
@@ -93,6 +90,5 @@ def _reusable(path: Path, run_dir: Path, sample_hash: str, attacks: list[dict]) 
         and card is not None
         and provenance.get("weights_sha256") == card.get("weights_sha256")
         and provenance.get("test_indices_sha256") == sample_hash
-        and len(recorded_attacks) == len(attacks)
-        and recorded == attacks
+        and same_attacks(provenance.get("attack_configs", []), attacks)
     )

@@ -42,17 +42,22 @@ def report_command(args: argparse.Namespace) -> int:
     for row in rows:
         for error in row.errors:
             notes.append(f"{row.name}: {error}")
+    for entry in entries:
+        if entry.submitted and entry.error is None and not entry.latent:
+            notes.append(f"{entry.name}: latent columns empty: {entry.provenance.get('latent_note', 'no latents were measured')}")
 
-    # One point per (model, seed) measured here. Reported rows join only on request, because their robustness
-    # comes from another measurement protocol.
+    # One point per zoo (model, seed) measured here. Reported rows join only on request, because their robustness
+    # comes from another measurement protocol; submitted models stay out, since they are other architectures.
     points = [
         (entry.name, entry.latent["separation_ratio_test"]["mean"], entry.deepfool["relative_norm"]["mean"])
         for entry in entries
-        if entry.error is None and not entry.reported and entry.latent.get("separation_ratio_test") and entry.deepfool.get("relative_norm")
+        if entry.error is None and not entry.reported and not entry.submitted and entry.latent.get("separation_ratio_test") and entry.deepfool.get("relative_norm")
     ]
     if args.include_reported:
         points += [(entry.name + " (paper)", entry.latent["separation_ratio"]["mean"], entry.deepfool["relative_norm"]["mean"]) for entry in entries if entry.reported and entry.latent.get("separation_ratio")]
     points = [(name, x, y) for name, x, y in points if x is not None and y is not None and x > 0]
+    if any(entry.submitted for entry in entries):
+        notes.append("submitted models are not in the correlation: it is over the zoo's models ('lpcbench evaluate' plots a model against them)")
     on_r = correlation([x for _, x, _ in points], [y for _, _, y in points])
     on_log_r = correlation([math.log(x) for _, x, _ in points], [y for _, _, y in points])
     correlation_text = _correlation_line(on_r, on_log_r)

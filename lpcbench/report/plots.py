@@ -28,7 +28,10 @@ def robustness_vs_r(points: list[tuple[str, float, float]], correlation_text: st
     for colour, name in zip(colours, names):
         xs = [x for n, x, _ in points if n == name]
         ys = [y for n, _, y in points if n == name]
-        axes.scatter(xs, ys, label=name, color=colour, s=90 if name == highlight else 36, edgecolors="black" if name == highlight else "none")
+        if name == highlight:
+            axes.scatter(xs, ys, label=name, color="red", marker="*", s=220, edgecolors="black", zorder=3)
+        else:
+            axes.scatter(xs, ys, label=name, color=colour, s=36)
     xs = np.array([x for _, x, _ in points])
     ys = np.array([y for _, _, y in points])
     if len(points) >= 2 and np.ptp(np.log(xs)) > 0:

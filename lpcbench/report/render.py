@@ -42,7 +42,10 @@ def table_rows(rows: list[Row]) -> tuple[list[str], list[list[str]]]:
             notes.append(f"{len(row.errors)} failed")
         if row.flags:
             notes.append(f"{row.flags} flags")
-        seeds = str(len(row.seeds)) if row.kind != "reported" else str(row.figures.get("deepfool", Statistic(None)).n)
+        if row.kind == "reported":
+            seeds = str(row.figures.get("deepfool", Statistic(None)).n)
+        else:
+            seeds = str(len(row.seeds)) if row.seeds else "-"  # a submitted model may have no training seed
         body.append([row.name, row.kind, seeds, row.measurement] + [cell(row.figures.get(key), fmt) for key, _, fmt in used] + ["; ".join(notes)])
     return headers, body
 

@@ -3,7 +3,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from lpcbench.evaluate import ModelContractError, check_contract, layer_by_name, load_callable_model, load_weights
+from lpcbench.evaluate.loading import ModelContractError, check_contract, layer_by_name, load_callable_model, load_weights
 
 MODEL_FILE = '''
 import torch

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,28 @@ def load_callable_model(spec: str) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ModelContractError(f"{spec} returned {type(model).__name__}, expected a torch.nn.Module")
     return model
+
+
+def load_model(spec: str) -> nn.Module:
+    """Load a model from ``file.py:function``, ``package.module:function`` or a TorchScript archive path."""
+    path = Path(spec)
+    if ":" not in spec or path.is_file():
+        if not path.is_file():
+            raise ModelContractError(f"expected FILE.py:FUNCTION, MODULE:FUNCTION or a TorchScript archive, got {spec!r}")
+        if not is_torchscript(path):
+            raise ModelContractError(
+                f"{path} is not a TorchScript archive: pass the code that builds the model as FILE.py:FUNCTION "
+                "and this file as its weights"
+            )
+        # TorchScript runs its own restricted code, never Python pickles: load only archives you trust.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"`torch.jit.load` is deprecated", category=FutureWarning)
+            return torch.jit.load(str(path), map_location="cpu")
+    return load_callable_model(spec)
+
+
+def is_torchscript_module(model: nn.Module) -> bool:
+    return isinstance(model, torch.jit.ScriptModule)
 
 
 def is_torchscript(path: Path) -> bool:
