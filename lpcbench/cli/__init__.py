@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(train)
     train.add_argument("--download", action="store_true", help="let torchvision download Fashion-MNIST or CIFAR when not found locally")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_executor_options(train, "run")
     train.set_defaults(handler=_lazy("zoo_commands", "train_zoo_command"))
 
     attack = commands.add_parser("attack", help="attack trained zoo models and report their robustness")
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--leaderboard-dir", default=None, help="where entries go (default: <results folder>/leaderboards)")
     bench.add_argument("--results-dir", default=None, help="results folder (default: $LPCBENCH_RESULTS_DIR or the user data folder)")
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_executor_options(bench, "model")
     add_common(bench)
     bench.set_defaults(handler=_lazy("bench_command", "bench_command"))
 
@@ -135,6 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--zoo-dir", default=None, help="folder of trained models (default: $LPCBENCH_ZOO_DIR or the user cache)")
     listing.set_defaults(handler=_lazy("zoo_commands", "zoo_list_command"))
     return parser
+
+
+def add_executor_options(parser: argparse.ArgumentParser, unit: str) -> None:
+    parser.add_argument("--executor", default="local", choices=["local", "ray"], help=f"local: one {unit} after another in this process (default); ray: every {unit} as a Ray task")
+    parser.add_argument("--ray-address", default=None, help="HOST:PORT, ray://HOST:PORT or auto: join that Ray cluster (default: start Ray on this machine)")
+    parser.add_argument("--gpus-per-run", type=float, default=None, help=f"GPUs reserved per {unit} with --executor ray (default: 1 with --device cuda, else 0)")
+    parser.add_argument("--cpus-per-run", type=float, default=1, help=f"CPUs reserved per {unit} with --executor ray; also its torch threads (default: 1)")
+    parser.add_argument("--ray-num-cpus", type=int, default=None, help="CPUs of the local Ray instance started without --ray-address (default: all)")
+    parser.add_argument("--max-retries", type=int, default=3, help=f"Ray retries of a {unit} whose worker died (default: 3)")
 
 
 def _lazy(module: str, function: str):

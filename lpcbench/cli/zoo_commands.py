@@ -13,7 +13,7 @@ def train_zoo_command(args: argparse.Namespace) -> int:
     from lpcbench.data import load_dataset
     from lpcbench.zoo.config import load_spec, parse_lrs, parse_seeds, profile_lrs, resolve_config
     from lpcbench.zoo.registry import parse_model_ids
-    from lpcbench.zoo.sweep import train_zoo
+    from lpcbench.zoo.sweep import DataSource, train_zoo
     from lpcbench.zoo.trainer import resolve_device
 
     # Check every argument before loading data or training anything.
@@ -28,28 +28,77 @@ def train_zoo_command(args: argparse.Namespace) -> int:
     for model_id in model_ids:
         for lr in lrs:
             resolve_config(spec, model_id, seed=seeds[0], lr=lr, epochs=args.epochs, profile=args.profile)
-    device = resolve_device(args.device)
-    zoo_dir = resolve_zoo_dir(args.zoo_dir)
-
-    data = load_dataset(args.dataset, args.data_dir, download=args.download)
-    print(f"training {len(model_ids)} model(s) x {len(seeds)} seed(s) x {len(lrs)} learning rate(s) on {args.dataset} ({device}); zoo folder {zoo_dir}")
-    results = train_zoo(
-        spec,
-        data,
-        model_ids=model_ids,
-        seeds=seeds,
-        zoo_dir=zoo_dir,
-        lrs=lrs,
-        epochs=args.epochs,
-        profile=args.profile,
-        device=device,
-        progress=not args.no_progress,
-    )
-    print_training_summary(results, data, zoo_dir, device)
+    zoo_dir = resolve_zoo_dir(args.zoo_dir).resolve()  # absolute, since Ray workers run in another folder
+    executor = open_executor(args)
+    try:
+        if args.executor == "ray" and args.ray_address:
+            executor.check_shared_folder(zoo_dir)
+        data = load_dataset(args.dataset, args.data_dir, download=args.download)
+        device = resolve_device(args.device) if args.executor == "local" else args.device
+        print(
+            f"training {len(model_ids)} model(s) x {len(seeds)} seed(s) x {len(lrs)} learning rate(s) on {args.dataset} "
+            f"({device}, executor {args.executor}); zoo folder {zoo_dir}"
+        )
+        ray_options = {}
+        if args.executor == "ray":
+            # Workers load the data themselves and train with as many threads as the CPUs reserved per run.
+            ray_options = {"threads": max(1, int(args.cpus_per_run)), "on_done": _report_run(len(model_ids) * len(seeds) * len(lrs))}
+        results = train_zoo(
+            spec,
+            data if args.executor == "local" else DataSource(args.dataset, args.data_dir and str(Path(args.data_dir).resolve()), args.download),
+            model_ids=model_ids,
+            seeds=seeds,
+            zoo_dir=zoo_dir,
+            lrs=lrs,
+            epochs=args.epochs,
+            profile=args.profile,
+            device=device,
+            progress=not args.no_progress and args.executor == "local",
+            executor=executor,
+            **ray_options,
+        )
+    finally:
+        executor.close()
+    # The summary measures R in this process: on CPU when the runs went to Ray workers.
+    print_training_summary(results, data, zoo_dir, device if args.executor == "local" else resolve_device("cpu"))
     failed = [message for result in results for message in result.errors]
     for message in failed:
         print(f"error: {message}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def open_executor(args: argparse.Namespace):
+    """Return the executor the arguments name, after checking the Ray options against it."""
+    from lpcbench.executor import make_executor
+
+    if args.executor == "local":
+        if args.ray_address or args.gpus_per_run is not None or args.ray_num_cpus is not None:
+            raise ValueError("--ray-address, --gpus-per-run and --ray-num-cpus need --executor ray")
+        return make_executor("local")
+    if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
+        raise ValueError(f"unknown device {args.device!r}: expected auto, cpu or cuda")
+    return make_executor(
+        args.executor, address=args.ray_address, gpus_per_task=args.gpus_per_run, device=args.device,
+        cpus_per_task=args.cpus_per_run, num_cpus=args.ray_num_cpus, max_retries=args.max_retries,
+    )
+
+
+def _report_run(total: int):
+    """Return an ``on_done`` callback that prints one line per finished Ray run."""
+    finished = 0
+
+    def report(task, outcome) -> None:
+        nonlocal finished
+        finished += 1
+        run = f"{task.model_id} seed {task.seed} lr {task.config.lr:g}"
+        if outcome.error:
+            print(f"[{finished}/{total}] {run} failed: {outcome.error}", flush=True)
+        else:
+            value = outcome.value
+            print(f"[{finished}/{total}] {run} {value['status']}: val {value['accuracy']['val']:.3f}, {value['wall_time_s']:.0f} s", flush=True)
+
+    return report
+
 
 def print_training_summary(results, data, zoo_dir: Path, device) -> None:
     import torch
