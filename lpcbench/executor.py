@@ -92,7 +92,7 @@ class RayExecutor:
             raise ValueError(f"each run requests {gpus_per_task} GPU(s) but the Ray cluster has {self.total_gpus:g}: pass --gpus-per-run 0 or add GPU nodes")
 
     def check_shared_folder(self, folder: Path) -> None:
-        """Raise ``ValueError`` unless every alive node of the cluster sees ``folder`` (by a marker file)."""
+        """Raise ``ValueError`` unless a marker file written in ``folder`` is visible from every alive node."""
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -183,7 +183,7 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
             pass
     except OSError as error:
         raise ValueError(
-            f"the Ray address {address} does not answer ({error.__class__.__name__}: {error}); start the cluster "
+            f"the Ray address {address} is not reachable ({error.__class__.__name__}: {error}); start the cluster "
             "('ray start --head' on the head node) or correct --ray-address"
         ) from None
 

@@ -48,11 +48,23 @@ def test_silent_address_fails_within_seconds():
         bound.bind(("127.0.0.1", 0))
         port = bound.getsockname()[1]
         started = time.monotonic()
-        with pytest.raises(ValueError, match=rf"the Ray address 127.0.0.1:{port} does not answer .*ray start --head"):
+        with pytest.raises(ValueError, match=rf"the Ray address 127.0.0.1:{port} is not reachable .*ray start --head"):
             check_reachable(f"127.0.0.1:{port}")
         assert time.monotonic() - started < 5
     with pytest.raises(ValueError, match=r"invalid Ray address 'nowhere': expected HOST:PORT"):
         check_reachable("nowhere")
+
+
+def test_cli_silent_address_is_one_error_line(capsys, tmp_path):
+    pytest.importorskip("ray")
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{bound.getsockname()[1]}"
+        code = main([*SWEEP, "--epochs", "1", "--zoo-dir", str(tmp_path), "--executor", "ray", "--ray-address", address])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: the Ray address {address} is not reachable")
+    assert "Traceback" not in err
 
 
 # Everything below needs Ray, installed by .ci/run and the README's test command (the 'ray' extra).

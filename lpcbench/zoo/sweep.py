@@ -49,7 +49,7 @@ class RunTask:
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where a worker process loads the dataset from, when the data is not passed in memory."""
+    """The dataset a worker process loads itself, when the data is not passed in memory."""
 
     name: str
     data_dir: str | None = None
