@@ -34,6 +34,7 @@ class LocalExecutor:
     """Run jobs one after another in this process."""
 
     name = "local"
+    address = None
 
     def map(self, function: Callable, items: list, *, on_done: Callable[[int, Outcome], None] | None = None) -> list[Outcome]:
         outcomes = []

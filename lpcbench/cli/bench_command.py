@@ -112,6 +112,8 @@ def bench_command(args: argparse.Namespace) -> int:
     if jobs:
         executor = open_executor(args)
         try:
+            if executor.address:  # workers on other nodes load the models from the zoo folder
+                executor.check_shared_folder(zoo_dir)
             executor.map(bench_task, jobs, on_done=write)
         finally:
             executor.close()

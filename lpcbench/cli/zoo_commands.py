@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def train_zoo_command(args: argparse.Namespace) -> int:
     zoo_dir = resolve_zoo_dir(args.zoo_dir).resolve()  # absolute, since Ray workers run in another folder
     executor = open_executor(args)
     try:
-        if args.executor == "ray" and args.ray_address:
+        if executor.address:
             executor.check_shared_folder(zoo_dir)
         data = load_dataset(args.dataset, args.data_dir, download=args.download)
         device = resolve_device(args.device) if args.executor == "local" else args.device
@@ -77,8 +78,10 @@ def open_executor(args: argparse.Namespace):
         return make_executor("local")
     if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
         raise ValueError(f"unknown device {args.device!r}: expected auto, cpu or cuda")
+    # Ray itself joins the cluster in RAY_ADDRESS when given none; taking it here also checks that cluster.
+    address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
     return make_executor(
-        args.executor, address=args.ray_address, gpus_per_task=args.gpus_per_run, device=args.device,
+        args.executor, address=address, gpus_per_task=args.gpus_per_run, device=args.device,
         cpus_per_task=args.cpus_per_run, num_cpus=args.ray_num_cpus, max_retries=args.max_retries,
     )
 
