@@ -72,6 +72,7 @@ def test_evaluate_bad_input(capsys, user_files):
         (["--model-file", spec, "--weights", str(user_files / "pickled.pt")], r"cannot be read with torch.load\(weights_only=True\)"),
         (["--model-file", spec, "--penultimate-layer", "4x"], r"no layer named '4x'; close matches: 4"),
         (["--model-file", spec, "--dataset", "mnist"], r"unknown dataset 'mnist'"),
+        (["--model-file", spec, "--n", "0"], r"--n must be a positive integer, got 0"),
     ]
     for arguments, message in cases:
         assert evaluate(user_files, *arguments) == 2

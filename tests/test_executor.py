@@ -152,6 +152,15 @@ def test_dead_worker_retried(ray_cluster, tmp_path):
     executor.close()  # leaves the fixture's Ray running
 
 
+def test_resource_requests_checked(ray_cluster):
+    from lpcbench.executor import RayExecutor
+
+    with pytest.raises(ValueError, match=r"each run requests 1 GPU\(s\) but the Ray cluster has 0: pass --gpus-per-run 0"):
+        RayExecutor(gpus_per_task=1)
+    with pytest.raises(ValueError, match=r"expected cpus per task > 0, gpus per task >= 0 and retries >= 0, got 0, 0, 3"):
+        RayExecutor(cpus_per_task=0)
+
+
 def test_shared_folder_check(ray_cluster, tmp_path, monkeypatch):
     import lpcbench.executor
     from lpcbench.executor import RayExecutor
@@ -165,7 +174,7 @@ def test_shared_folder_check(ray_cluster, tmp_path, monkeypatch):
 
 
 def test_killed_sweep_restarts_without_retraining(ray_cluster, tmp_path):
-    command = [sys.executable, "-c", "import sys; from lpcbench.cli import main; sys.exit(main(sys.argv[1:]))", *SWEEP, "--epochs", "12", "--zoo-dir", str(tmp_path), "--executor", "ray", "--ray-num-cpus", "2"]
+    command = [sys.executable, "-c", "import sys; from lpcbench.cli import main; sys.exit(main(sys.argv[1:]))", *SWEEP, "--epochs", "8", "--zoo-dir", str(tmp_path), "--executor", "ray", "--ray-num-cpus", "2"]
     environment = dict(os.environ, RAY_ADDRESS="")  # a Ray of its own, not the fixture's
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=environment)
     try:
@@ -178,7 +187,7 @@ def test_killed_sweep_restarts_without_retraining(ray_cluster, tmp_path):
     finished = {path: path.read_bytes() for path in tmp_path.glob("digits/*/*/model.json")}
     assert finished, "no run finished before the kill"
 
-    assert main([*SWEEP, "--epochs", "12", "--zoo-dir", str(tmp_path), "--executor", "ray"]) == 0
+    assert main([*SWEEP, "--epochs", "8", "--zoo-dir", str(tmp_path), "--executor", "ray"]) == 0
     cards = list(tmp_path.glob("digits/*/*/model.json"))
     assert len(cards) == 4
     for path, content in finished.items():

@@ -179,6 +179,27 @@ def test_hook_errors(x):
         LatentAdapter(wide, x, 10, penultimate="1")
 
 
+class OddOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pair = nn.LSTM(64, 4, batch_first=True)  # returns a tuple
+        self.total = nn.Flatten(0)  # returns a 1-D tensor
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        flat = x.flatten(1)
+        self.pair(flat[:, None])
+        self.total(flat)
+        return self.head(flat)
+
+
+def test_hook_output_must_be_a_batch_tensor(x):
+    with pytest.raises(ModelContractError, match=r"layer 'pair' returns a tuple, expected a tensor"):
+        LatentAdapter(OddOutputs().eval(), x, 10, penultimate="pair")
+    with pytest.raises(ModelContractError, match=r"layer 'total' returns shape \(512,\) for 8 inputs, expected \(8, ...\)"):
+        LatentAdapter(OddOutputs().eval(), x, 10, penultimate="total")
+
+
 def test_conv_layer_output_is_flattened(x):
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(128, 10)).eval()
     adapter = LatentAdapter(model, x, 10, penultimate="0")
