@@ -87,7 +87,13 @@ class RayExecutor:
                 else:
                     ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
             except (ConnectionError, RuntimeError) as error:
-                raise ValueError(f"cannot connect to Ray at {address or 'a new local instance'}: {error}") from None
+                hint = ""
+                if address and "RAY_AUTH_MODE" not in os.environ:
+                    hint = (
+                        "; if the cluster uses token authentication, set RAY_AUTH_MODE=token and its token in "
+                        "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) on this machine"
+                    )
+                raise ValueError(f"cannot connect to Ray at {address or 'a new local instance'}: {error}{hint}") from None
         self.total_gpus = float(ray.cluster_resources().get("GPU", 0))
         if gpus_per_task > self.total_gpus:
             raise ValueError(f"each run requests {gpus_per_task} GPU(s) but the Ray cluster has {self.total_gpus:g}: pass --gpus-per-run 0 or add GPU nodes")
