@@ -43,9 +43,12 @@ def test_evaluate_writes_a_submitted_entry_and_ranks(capsys, user_files):
     assert entry["submitted"] is True and entry["name"] == "First"
     assert len(entry["provenance"]["weights_sha256"]) == 64
 
+    torch.manual_seed(1)  # the untrained weights that build_model() draws
     assert evaluate(user_files, "--model-file", spec, "--penultimate-layer", "1", "--name", "Second") == 0
     out = capsys.readouterr().out
-    assert "rank among 1 comparable entries" in out
+    assert "note: no --weights: the model is evaluated with the weights build_model() gave it" in out
+    assert "flag: near_chance_accuracy: clean accuracy" in out
+    assert "rank of this model among 2: itself and 1 comparable entries" in out
     assert "DeepFool mean ||delta|| / ||x|| (higher first)" in out
     assert (user_files / "results" / "reports" / "digits" / "submitted-second" / "robustness_vs_R.png").is_file()
 

@@ -25,6 +25,7 @@ def test_report_from_hand_written_entries(capsys, tmp_path, monkeypatch):
     submitted = hand_entry("mine", 0, 0.15, 1.0)
     submitted.submitted, submitted.seeds, submitted.latent = True, [], {}
     submitted.provenance = {"latent_note": "the model has no features(x) method and no --penultimate-layer was given"}
+    submitted.flags = [{"code": "unfinished", "attack": "fmn", "message": "2 correctly classified inputs were not flipped"}]
     write_entry(board / "submitted-mine.json", submitted)
     (board / "broken.json").write_text("{")
     out_dir = tmp_path / "report"
@@ -38,6 +39,7 @@ def test_report_from_hand_written_entries(capsys, tmp_path, monkeypatch):
     assert re.search(r"note: skipped .*broken.json: not valid JSON", out)
     assert "note: SCL: seeds [0]: RuntimeError: boom" in out
     assert "note: submitted models are not in the correlation" in out
+    assert "note: MINE: flag unfinished (fmn): 2 correctly classified inputs were not flipped" in out
     assert "note: MINE: latent columns empty: the model has no features(x) method" in out
     mine_row = next(line for line in out.splitlines() if line.startswith("MINE "))
     assert re.match(r"MINE\s+submitted\s+-\s", mine_row)

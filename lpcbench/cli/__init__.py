@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="put your own model on the leaderboard and see where it ranks")
     evaluate.add_argument("--model-file", required=True, help="FILE.py:FUNCTION or MODULE:FUNCTION returning an nn.Module, or a TorchScript archive")
     evaluate.add_argument("--weights", default=None, help="weights: .safetensors, or a state dict saved with torch.save (read with weights_only=True)")
-    evaluate.add_argument("--penultimate-layer", default=None, help="name of the layer whose output is z, e.g. 'fc1' (see model.named_modules())")
+    evaluate.add_argument("--penultimate-layer", default=None, help="name of the layer whose output is z, from model.named_modules(): e.g. '3' in an nn.Sequential, 'fc1'")
     evaluate.add_argument("--name", default=None, help="name on the leaderboard (default: the model file's name)")
     evaluate.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
     evaluate.add_argument("--suite", default="default", help="attack suite: 'default' (attacks/default-suite.toml) or a TOML file")

@@ -22,6 +22,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     model = load_model(args.model_file)
     if args.weights:
         load_weights(model, args.weights)
+    elif ":" in args.model_file:
+        print(f"note: no --weights: the model is evaluated with the weights {args.model_file.rsplit(':', 1)[1]}() gave it")
     name = args.name or Path(args.model_file.split(":")[0]).stem
     model_id = slug(name)
     leaderboard_root = Path(args.leaderboard_dir) if args.leaderboard_dir else results_dir(args.results_dir) / "leaderboards"
@@ -43,7 +45,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     _print_figures(result)
     for flag in result.flags:
-        print(f"flag ({flag.get('attack')}): {flag.get('name')}: {flag.get('message')}")
+        source = f" ({flag['attack']})" if flag.get("attack") else ""
+        print(f"flag{source}: {flag.get('code')}: {flag.get('message')}")
 
     ranking = result.rank(leaderboard_root)
     print(ranking)

@@ -43,6 +43,10 @@ def report_command(args: argparse.Namespace) -> int:
         for error in row.errors:
             notes.append(f"{row.name}: {error}")
     for entry in entries:
+        for flag in entry.flags:
+            seeds = f" seed {', '.join(map(str, entry.seeds))}" if entry.seeds else ""
+            source = f" ({flag['attack']})" if flag.get("attack") else ""
+            notes.append(f"{entry.name}{seeds}: flag {flag.get('code')}{source}: {flag.get('message')}")
         if entry.submitted and entry.error is None and not entry.latent:
             notes.append(f"{entry.name}: latent columns empty: {entry.provenance.get('latent_note', 'no latents were measured')}")
 

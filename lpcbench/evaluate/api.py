@@ -20,6 +20,7 @@ from lpcbench.leaderboard import LeaderboardEntry
 logger = logging.getLogger(__name__)
 
 CONTRACT_INPUTS = 16  # test inputs used to check the input contract and to find z
+NEAR_CHANCE = 2.0  # a clean accuracy below this multiple of chance flags the entry as unreliable
 
 
 @dataclass
@@ -33,7 +34,8 @@ class Ranking:
     def __str__(self) -> str:
         from lpcbench.evaluate.rank import format_ranks
 
-        lines = [f"rank among {self.compared} comparable entries (aggregated over seeds)", format_ranks(self.ranks)] if self.compared else []
+        header = f"rank of this model among {self.compared + 1}: itself and {self.compared} comparable entries, aggregated over seeds"
+        lines = [header, format_ranks(self.ranks)] if self.compared else []
         return "\n".join(lines + [f"note: {note}" for note in self.notes])
 
 
@@ -46,6 +48,8 @@ class BenchmarkResult(LeaderboardEntry):
         from lpcbench.evaluate.rank import comparable_entries, rank_entry
 
         entries, notes = leaderboard_entries(self.dataset, leaderboard_dir)
+        if self.unreliable:
+            notes += [f"this entry is unreliable: {flag['message']}" for flag in self.flags if flag.get("code") == "near_chance_accuracy"]
         ranks, rank_notes = rank_entry(self, entries)
         compared, _ = comparable_entries(self, entries)
         return Ranking(ranks, notes + rank_notes, len(compared))
@@ -120,6 +124,16 @@ def benchmark(
             "contract_notes": contract.notes + ([sample_note] if sample_note else []),
         }
         entry = measure_entry(adapter, entry, data, attacks=attacks, indices=indices, device=device, batch_size=batch_size, provenance=provenance)
+        chance = 1.0 / data.num_classes
+        if entry.clean_acc is not None and entry.clean_acc.mean is not None and entry.clean_acc.mean < NEAR_CHANCE * chance:
+            entry.flags.append({
+                "code": "near_chance_accuracy",
+                "message": (
+                    f"clean accuracy {entry.clean_acc.mean:.3f} is near chance ({chance:.3f}): robustness measured on the few "
+                    "correct inputs means little; were the trained weights loaded?"
+                ),
+            })
+            entry.unreliable = True
     finally:
         model.train(was_training)
     return BenchmarkResult(**{f.name: getattr(entry, f.name) for f in fields(LeaderboardEntry)})

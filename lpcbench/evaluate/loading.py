@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+
+LISTED_LAYERS = 20  # layer names listed when a requested name matches none
 
 
 class ModelContractError(ValueError):
@@ -39,14 +43,20 @@ def load_callable_model(spec: str) -> nn.Module:
         path = Path(location)
         if not path.is_file():
             raise ModelContractError(f"model file {path} not found")
+        # As 'python FILE.py' would, let the file import the modules beside it.
+        _prepend_path(path.resolve().parent)
         module_spec = importlib.util.spec_from_file_location(f"lpcbench_user_model_{path.stem}", path)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except ImportError as error:
+            raise ModelContractError(f"{path} failed to import: {error}; set PYTHONPATH to the folder that contains the missing module") from None
     else:
+        _prepend_path(Path.cwd())  # as 'python -m' would
         try:
             module = importlib.import_module(location)
         except ImportError as error:
-            raise ModelContractError(f"cannot import module {location!r}: {error}") from None
+            raise ModelContractError(f"cannot import module {location!r}: {error}; set PYTHONPATH to the folder that contains it") from None
     builder = getattr(module, function_name, None)
     if not callable(builder):
         raise ModelContractError(f"{location} has no callable {function_name!r}")
@@ -160,6 +170,15 @@ def layer_by_name(model: nn.Module, name: str) -> nn.Module:
     """Return the submodule ``name``; an unknown name lists the closest existing ones."""
     modules = dict(model.named_modules())
     if name not in modules:
-        close = difflib.get_close_matches(name, [key for key in modules if key], n=5)
-        raise ModelContractError(f"no layer named {name!r}; close matches: {', '.join(close) or 'none'}")
+        names = [key for key in modules if key]
+        close = difflib.get_close_matches(name, names, n=5)
+        if close:
+            raise ModelContractError(f"no layer named {name!r}; close matches: {', '.join(close)}")
+        listed = ", ".join(names[:LISTED_LAYERS]) + (f" and {len(names) - LISTED_LAYERS} more" if len(names) > LISTED_LAYERS else "")
+        raise ModelContractError(f"no layer named {name!r}; the model's layers are: {listed or 'none'}")
     return modules[name]
+
+
+def _prepend_path(folder: Path) -> None:
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))

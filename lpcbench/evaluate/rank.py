@@ -13,11 +13,11 @@ from lpcbench.leaderboard import LeaderboardEntry
 from lpcbench.report.aggregate import Row, aggregate
 
 # column -> (which direction ranks first, what the column measures). On the geometry columns lower
-# means more collapsed, the paper's hypothesis of robustness, so lower ranks first.
+# means more collapsed, the paper's hypothesis of robustness, so lower ranks first. DeepFool's
+# flipped fraction is not ranked: it says how complete the measurement is, not how robust the model is.
 COLUMNS = {
     "clean_acc": ("higher", "clean accuracy"),
     "deepfool": ("higher", "DeepFool mean ||delta|| / ||x||"),
-    "deepfool_success": ("higher", "DeepFool flipped fraction"),
     "best_known": ("higher", "best-known minimal perturbation"),
     "R_test": ("higher", "separation ratio R, test points"),
     "R_train": ("higher", "separation ratio R, training points"),
@@ -66,7 +66,8 @@ def comparable_entries(entry: LeaderboardEntry, entries: list[LeaderboardEntry])
     """Return the entries measured like ``entry`` and notes counting those left out, by reason.
 
     Attack settings are compared on every field ``entry`` recorded. The model's own earlier entries
-    (same ``model_id``, submitted) are left out silently, so that a rerun does not rank against itself.
+    (same ``model_id``, submitted) are left out silently, so that a rerun does not rank against itself;
+    entries of the same weights under another name are left out with a note.
     """
     from lpcbench.bench import same_attacks
 
@@ -77,8 +78,12 @@ def comparable_entries(entry: LeaderboardEntry, entries: list[LeaderboardEntry])
     def leave(reason: str) -> None:
         left_out[reason] = left_out.get(reason, 0) + 1
 
+    weights = entry.provenance.get("parameters_sha256")
     for other in entries:
         if other.submitted and other.model_id == entry.model_id:
+            continue
+        if weights and other.provenance.get("parameters_sha256") == weights:
+            leave("the same weights, submitted under another name")
             continue
         if other.dataset != entry.dataset:
             leave("another dataset")

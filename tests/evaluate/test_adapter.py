@@ -170,7 +170,7 @@ class Twice(nn.Module):
 
 
 def test_hook_errors(x):
-    with pytest.raises(ModelContractError, match=r"no layer named 'fc'; close matches: none"):
+    with pytest.raises(ModelContractError, match=r"no layer named 'fc'; the model's layers are: 0, 1, 2"):
         LatentAdapter(linear_model(), x, 10, penultimate="fc")
     with pytest.raises(ModelContractError, match=r"layer 'shared' ran 2 times in one forward pass"):
         LatentAdapter(Twice().eval(), x, 10, penultimate="shared")

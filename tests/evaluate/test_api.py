@@ -34,6 +34,7 @@ def test_benchmark_measures_like_the_zoo(mlp_result):
     assert result.submitted and result.model_id == "tiny-mlp" and result.architecture == "Sequential"
     assert result.deepfool["n"] == 30
     assert result.clean_acc.mean > 0.8
+    assert not result.unreliable
     assert result.deepfool["success_rate"]["mean"] == 1.0
     assert result.best_known_minimum["attacks"] == ["deepfool", "fmn"]
     assert result.latent["separation_ratio_test"]["mean"] > 0
@@ -53,18 +54,27 @@ def test_rank_against_a_board(mlp_result, tmp_path):
     rival = result.entry()
     rival.model_id, rival.name, rival.submitted = "rival", "Rival", False
     rival.deepfool = dict(rival.deepfool, relative_norm={"mean": result.deepfool["relative_norm"]["mean"] * 2, "std": None, "n": 1})
+    twin = result.entry()
+    twin.model_id, twin.name = "twin", "Twin"  # the same weights under another name
+    write_entry(tmp_path / "digits" / "twin.json", twin)
+    rival.provenance = dict(rival.provenance, parameters_sha256="0" * 64)
     write_entry(tmp_path / "digits" / "rival.json", rival)
     ranking = result.rank(tmp_path)
+    assert "1 entries left out: the same weights, submitted under another name" in ranking.notes
     assert ranking.compared == 1
     deepfool = {rank.column: rank for rank in ranking.ranks}["deepfool"]
     assert (deepfool.position, deepfool.of, deepfool.leader) == (2, 2, "Rival")
-    assert "rank among 1 comparable entries" in str(ranking)
+    assert "rank of this model among 2: itself and 1 comparable entries" in str(ranking)
 
 
-def test_benchmark_without_latents(digits):
+def test_benchmark_without_latents(digits, tmp_path):
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()
     result = lpcbench.benchmark(model, n=10, suite="default", device="cpu")
     assert result.latent == {}
+    # Untrained weights: the accuracy is near chance, so the entry is flagged as unreliable.
+    assert result.unreliable
+    assert [flag["code"] for flag in result.flags if "attack" not in flag] == ["near_chance_accuracy"]
+    assert any(note.startswith("this entry is unreliable: clean accuracy") for note in result.rank(tmp_path).notes)
     assert result.deepfool["n"] == 10
     assert result.certificate["not_certifiable"] == "no latents: the model has no features(x) method and no --penultimate-layer was given"
 

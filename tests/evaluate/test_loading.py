@@ -34,7 +34,7 @@ def test_load_from_file(model_file):
     [
         ("no-colon", r"expected FILE.py:FUNCTION or MODULE:FUNCTION, got 'no-colon'"),
         ("/nonexistent/model.py:build", r"model file /nonexistent/model.py not found"),
-        ("lpcbench_no_such_module:build", r"cannot import module 'lpcbench_no_such_module'"),
+        ("lpcbench_no_such_module:build", r"cannot import module 'lpcbench_no_such_module': .*; set PYTHONPATH to the folder"),
     ],
 )
 def test_bad_model_specs(spec, message):
@@ -103,6 +103,15 @@ class _Noisy(nn.Module):
         return self.inner(x) + torch.randn(x.shape[0], 10)
 
 
+def test_model_file_imports_its_neighbours(tmp_path):
+    (tmp_path / "blocks.py").write_text("from torch import nn\n\ndef head():\n    return nn.Linear(64, 10)\n")
+    (tmp_path / "net.py").write_text("from torch import nn\nfrom blocks import head\n\ndef build():\n    return nn.Sequential(nn.Flatten(), head())\n")
+    assert isinstance(load_callable_model(f"{tmp_path / 'net.py'}:build")[1], nn.Linear)
+    (tmp_path / "broken.py").write_text("import lpcbench_missing_helper\n")
+    with pytest.raises(ModelContractError, match=r"broken.py failed to import: No module named 'lpcbench_missing_helper'; set PYTHONPATH"):
+        load_callable_model(f"{tmp_path / 'broken.py'}:build")
+
+
 def test_layer_name_close_matches():
     model = nn.Sequential()
     model.add_module("features", nn.Linear(2, 2))
@@ -110,3 +119,5 @@ def test_layer_name_close_matches():
     assert isinstance(layer_by_name(model, "features"), nn.Linear)
     with pytest.raises(ModelContractError, match=r"no layer named 'featurs'; close matches: features"):
         layer_by_name(model, "featurs")
+    with pytest.raises(ModelContractError, match=r"no layer named 'fc1'; the model's layers are: features, classifier"):
+        layer_by_name(model, "fc1")
