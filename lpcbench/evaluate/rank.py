@@ -2,7 +2,7 @@
 
 Only entries of the same dataset, test sample and attack settings are compared: a figure measured on
 other inputs or with other attack settings is not comparable. Reported rows (a publication's
-protocol) are left out for the same reason, and the notes say how many entries were left out and why.
+protocol) are left out for the same reason. The notes count the entries left out, by reason.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from lpcbench.report.aggregate import Row, aggregate
 
 # column -> (which direction ranks first, what the column measures). On the geometry columns lower
 # means more collapsed, the paper's hypothesis of robustness, so lower ranks first. DeepFool's
-# flipped fraction is not ranked: it says how complete the measurement is, not how robust the model is.
+# flipped fraction is not ranked: it measures how complete the attack was, not how robust the model is.
 COLUMNS = {
     "clean_acc": ("higher", "clean accuracy"),
     "deepfool": ("higher", "DeepFool mean ||delta|| / ||x||"),
@@ -30,7 +30,7 @@ COLUMNS = {
 
 @dataclass(frozen=True)
 class Rank:
-    """Where one model stands on one column: ``position`` 1 is first; ties share a position."""
+    """The position of one model on one column: ``position`` 1 is first, and ties share a position."""
 
     column: str
     description: str
@@ -73,7 +73,7 @@ def comparable_entries(entry: LeaderboardEntry, entries: list[LeaderboardEntry])
 
     sample = entry.provenance.get("test_indices_sha256")
     attacks = entry.provenance.get("attack_configs", [])
-    kept, left_out = [], {}
+    comparable, left_out = [], {}
 
     def leave(reason: str) -> None:
         left_out[reason] = left_out.get(reason, 0) + 1
@@ -96,21 +96,21 @@ def comparable_entries(entry: LeaderboardEntry, entries: list[LeaderboardEntry])
         elif not same_attacks(other.provenance.get("attack_configs", []), attacks):
             leave("measured with other attack settings")
         else:
-            kept.append(other)
+            comparable.append(other)
     notes = [f"{count} entries left out: {reason}" for reason, count in sorted(left_out.items())]
-    return kept, notes
+    return comparable, notes
 
 
 def rank_entry(entry: LeaderboardEntry, entries: list[LeaderboardEntry]) -> tuple[list[Rank], list[str]]:
     """Rank ``entry`` against the comparable ``entries``, aggregated over seeds; return (ranks, notes)."""
-    kept, notes = comparable_entries(entry, entries)
-    if not kept:
+    comparable, notes = comparable_entries(entry, entries)
+    if not comparable:
         notes.append(
             "no comparable entries to rank against: train and bench the zoo first ('lpcbench train-zoo', then "
             "'lpcbench bench' with the same --n, --sample-seed and --suite)"
         )
     (target,) = aggregate([entry])
-    return rank_row(target, aggregate(kept)), notes
+    return rank_row(target, aggregate(comparable)), notes
 
 
 def format_ranks(ranks: list[Rank]) -> str:
