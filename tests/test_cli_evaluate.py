@@ -84,3 +84,11 @@ def test_evaluate_bad_input(capsys, user_files):
         assert err.startswith("error: ")
         assert re.search(message, err), err
     assert not (user_files / "board").exists()  # nothing was written for the failed runs
+
+
+def test_evaluate_module_spec_from_current_folder(capsys, user_files, monkeypatch):
+    (user_files / "lpcbench_walk_models.py").write_text(MODEL_FILE)
+    monkeypatch.chdir(user_files)
+    assert evaluate(user_files, "--model-file", "lpcbench_walk_models:build_wide") == 0
+    assert "lpcbench_walk_models on digits" in capsys.readouterr().out
+    assert (user_files / "board" / "digits" / "submitted-lpcbench-walk-models.json").is_file()

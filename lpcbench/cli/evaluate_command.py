@@ -24,7 +24,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         load_weights(model, args.weights)
     elif ":" in args.model_file:
         print(f"note: no --weights: the model is evaluated with the weights {args.model_file.rsplit(':', 1)[1]}() gave it")
-    name = args.name or Path(args.model_file.split(":")[0]).stem
+    location = args.model_file.rsplit(":", 1)[0] if ":" in args.model_file and not Path(args.model_file).is_file() else args.model_file
+    name = args.name or (Path(location).stem if location.endswith(".py") or Path(location).is_file() else location)
     model_id = slug(name)
     leaderboard_root = Path(args.leaderboard_dir) if args.leaderboard_dir else results_dir(args.results_dir) / "leaderboards"
 
