@@ -71,10 +71,10 @@ class RayExecutor:
         gpus_per_task: float = 0,
         max_retries: int = DEFAULT_MAX_RETRIES,
         num_cpus: int | None = None,
+        unit: str = "run",
     ) -> None:
         ray = import_ray()
-        if cpus_per_task <= 0 or gpus_per_task < 0 or max_retries < 0:
-            raise ValueError(f"expected cpus per task > 0, gpus per task >= 0 and retries >= 0, got {cpus_per_task}, {gpus_per_task}, {max_retries}")
+        check_ray_options(cpus_per_task, gpus_per_task, max_retries)
         self.address = address
         self.options = {"num_cpus": cpus_per_task, "num_gpus": gpus_per_task, "max_retries": max_retries, "retry_exceptions": False}
         if address:
@@ -85,7 +85,8 @@ class RayExecutor:
                 if address:
                     ray.init(address=address, include_dashboard=False, log_to_driver=True)
                 else:
-                    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
+                    # "local" starts a new instance even where a 'ray start' cluster already runs.
+                    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
             except (ConnectionError, RuntimeError) as error:
                 hint = ""
                 if address and "RAY_AUTH_MODE" not in os.environ:
@@ -94,9 +95,21 @@ class RayExecutor:
                         "RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH) on this machine"
                     )
                 raise ValueError(f"cannot connect to Ray at {address or 'a new local instance'}: {error}{hint}") from None
-        self.total_gpus = float(ray.cluster_resources().get("GPU", 0))
-        if gpus_per_task > self.total_gpus:
-            raise ValueError(f"each run requests {gpus_per_task} GPU(s) but the Ray cluster has {self.total_gpus:g}: pass --gpus-per-run 0 or add GPU nodes")
+        self._check_fits(unit)
+
+    def _check_fits(self, unit: str) -> None:
+        """Raise ``ValueError`` when no alive node has the CPUs or GPUs one task requests, since it would wait forever."""
+        import ray
+
+        nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+        for resource, option in (("CPU", "--cpus-per-run"), ("GPU", "--gpus-per-run")):
+            requested = self.options[f"num_{resource.lower()}s"]
+            largest = max((float(node.get(resource, 0)) for node in nodes), default=0.0)
+            if requested > largest:
+                raise ValueError(
+                    f"each {unit} requests {requested:g} {resource}(s) but the largest Ray node has {largest:g}: "
+                    f"lower {option} or add larger nodes"
+                )
 
     def check_shared_folder(self, folder: Path) -> None:
         """Raise ``ValueError`` unless a marker file written in ``folder`` is visible from every alive node."""
@@ -160,13 +173,27 @@ def make_executor(name: str, *, address: str | None = None, gpus_per_task: float
     """Return the executor ``local`` or ``ray``; GPUs per task default to 1 with ``device`` cuda, else 0."""
     if name == "local":
         if address or gpus_per_task:
-            raise ValueError("--ray-address and --gpus-per-run need --executor ray")
+            raise ValueError("--ray-address and --gpus-per-run apply only with --executor ray")
         return LocalExecutor()
     if name != "ray":
         raise ValueError(f"unknown executor {name!r}: expected local or ray")
     if gpus_per_task is None:
-        gpus_per_task = 1 if device.startswith("cuda") else 0
+        gpus_per_task = default_gpus(device)
     return RayExecutor(address, gpus_per_task=gpus_per_task, **options)
+
+
+def default_gpus(device: str) -> int:
+    return 1 if device.startswith("cuda") else 0
+
+
+def check_ray_options(cpus_per_task: float, gpus_per_task: float, max_retries: int) -> None:
+    """Raise ``ValueError`` naming the command-line option of a resource or retry count out of range."""
+    if cpus_per_task <= 0:
+        raise ValueError(f"--cpus-per-run must be positive, got {cpus_per_task:g}")
+    if gpus_per_task < 0:
+        raise ValueError(f"--gpus-per-run must be 0 or more, got {gpus_per_task:g}")
+    if max_retries < 0:
+        raise ValueError(f"--max-retries must be 0 or more, got {max_retries}")
 
 
 def import_ray():
@@ -183,8 +210,8 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         return  # ray.init finds the running local cluster, or raises at once
     host_port = address.removeprefix("ray://")
     host, _, port = host_port.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"invalid Ray address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+    if "://" in host_port or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"invalid Ray address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto, with a port from 1 to 65535")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):
             pass

@@ -28,13 +28,25 @@ def test_local_executor_records_errors_and_goes_on():
 def test_executor_options_checked():
     with pytest.raises(ValueError, match=r"unknown executor 'slurm': expected local or ray"):
         make_executor("slurm")
-    with pytest.raises(ValueError, match=r"--ray-address and --gpus-per-run need --executor ray"):
+    with pytest.raises(ValueError, match=r"--ray-address and --gpus-per-run apply only with --executor ray"):
         make_executor("local", address="127.0.0.1:6379")
 
 
-def test_cli_rejects_ray_options_without_ray(capsys, tmp_path):
-    assert main([*SWEEP, "--epochs", "1", "--zoo-dir", str(tmp_path), "--ray-address", "127.0.0.1:1"]) == 2
-    assert "error: --ray-address, --gpus-per-run and --ray-num-cpus need --executor ray" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--ray-address", "127.0.0.1:1"], "error: --ray-address applies only with --executor ray"),
+        (["--cpus-per-run", "2", "--max-retries", "1"], "error: --cpus-per-run, --max-retries apply only with --executor ray"),
+        (["--executor", "ray", "--ray-address", ""], "error: --ray-address is empty: expected HOST:PORT"),
+        (["--executor", "ray", "--cpus-per-run", "0"], "error: --cpus-per-run must be positive, got 0"),
+        (["--executor", "ray", "--gpus-per-run", "-1"], "error: --gpus-per-run must be 0 or more, got -1"),
+        (["--executor", "ray", "--max-retries", "-1"], "error: --max-retries must be 0 or more, got -1"),
+    ],
+)
+def test_cli_checks_executor_options_first(capsys, tmp_path, extra, message):
+    assert main([*SWEEP, "--epochs", "1", "--zoo-dir", str(tmp_path), *extra]) == 2
+    assert capsys.readouterr().err.startswith(message)
+    assert not (tmp_path / "digits").exists()  # nothing was trained
 
 
 def test_missing_ray_says_how_to_install(monkeypatch):
@@ -51,8 +63,9 @@ def test_silent_address_fails_within_seconds():
         with pytest.raises(ValueError, match=rf"the Ray address 127.0.0.1:{port} is not reachable .*ray start --head"):
             check_reachable(f"127.0.0.1:{port}")
         assert time.monotonic() - started < 5
-    with pytest.raises(ValueError, match=r"invalid Ray address 'nowhere': expected HOST:PORT"):
-        check_reachable("nowhere")
+    for address in ("nowhere", "http://127.0.0.1:6379", "127.0.0.1:99999", "ray://127.0.0.1"):
+        with pytest.raises(ValueError, match=r"invalid Ray address .*: expected HOST:PORT, ray://HOST:PORT or auto, with a port from 1 to 65535"):
+            check_reachable(address)
 
 
 def test_cli_silent_address_is_one_error_line(capsys, tmp_path):
@@ -155,9 +168,11 @@ def test_dead_worker_retried(ray_cluster, tmp_path):
 def test_resource_requests_checked(ray_cluster):
     from lpcbench.executor import RayExecutor
 
-    with pytest.raises(ValueError, match=r"each run requests 1 GPU\(s\) but the Ray cluster has 0: pass --gpus-per-run 0"):
+    with pytest.raises(ValueError, match=r"each run requests 1 GPU\(s\) but the largest Ray node has 0: lower --gpus-per-run"):
         RayExecutor(gpus_per_task=1)
-    with pytest.raises(ValueError, match=r"expected cpus per task > 0, gpus per task >= 0 and retries >= 0, got 0, 0, 3"):
+    with pytest.raises(ValueError, match=r"each model requests 3 CPU\(s\) but the largest Ray node has 2: lower --cpus-per-run"):
+        RayExecutor(cpus_per_task=3, unit="model")  # it would wait forever for a node that large
+    with pytest.raises(ValueError, match=r"--cpus-per-run must be positive, got 0"):
         RayExecutor(cpus_per_task=0)
 
 

@@ -143,9 +143,9 @@ def add_executor_options(parser: argparse.ArgumentParser, unit: str) -> None:
     parser.add_argument("--executor", default="local", choices=["local", "ray"], help=f"local: one {unit} after another in this process (default); ray: every {unit} as a Ray task")
     parser.add_argument("--ray-address", default=None, help="HOST:PORT, ray://HOST:PORT or auto: join that Ray cluster (default: start Ray on this machine)")
     parser.add_argument("--gpus-per-run", type=float, default=None, help=f"GPUs reserved per {unit} with --executor ray (default: 1 with --device cuda, else 0)")
-    parser.add_argument("--cpus-per-run", type=float, default=1, help=f"CPUs reserved per {unit} with --executor ray; also its torch threads (default: 1)")
+    parser.add_argument("--cpus-per-run", type=float, default=None, help=f"CPUs reserved per {unit} with --executor ray; also its torch threads (default: 1)")
     parser.add_argument("--ray-num-cpus", type=int, default=None, help="CPUs of the local Ray instance started without --ray-address (default: all)")
-    parser.add_argument("--max-retries", type=int, default=3, help=f"Ray retries of a {unit} whose worker died (default: 3)")
+    parser.add_argument("--max-retries", type=int, default=None, help=f"Ray retries of a {unit} whose worker died (default: 3)")
 
 
 def _lazy(module: str, function: str):

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpcbench.cli.common import check_dataset, resolve_zoo_dir, selected_records
+from lpcbench.cli.common import check_dataset, check_executor_args, open_executor, resolve_zoo_dir, selected_records, worker_threads
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ def bench_command(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from lpcbench.bench import suite_attacks
-    from lpcbench.cli.zoo_commands import open_executor
     from lpcbench.data import load_dataset
     from lpcbench.data.sampling import indices_hash, sample_indices
     from lpcbench.leaderboard import LeaderboardEntry, write_entry
@@ -65,6 +64,7 @@ def bench_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
     model_ids = parse_model_ids(args.models)
     attacks = suite_attacks(args.suite)
+    address = check_executor_args(args)
     device = resolve_device(args.device) if args.executor == "local" else args.device
     zoo_dir = resolve_zoo_dir(args.zoo_dir).resolve()  # absolute, since Ray workers run in another folder
     out_dir = (Path(args.leaderboard_dir) if args.leaderboard_dir else results_dir(args.results_dir) / "leaderboards") / args.dataset
@@ -85,7 +85,7 @@ def bench_command(args: argparse.Namespace) -> int:
         if _reusable(out_dir / f"{model_id}-seed{record['seed']}.json", run_dir, sample_hash, attacks):
             reused += 1
             continue
-        threads = max(1, int(args.cpus_per_run)) if args.executor == "ray" else None
+        threads = worker_threads(args) if args.executor == "ray" else None
         jobs.append(BenchJob(model_id, int(record["seed"]), run_dir, source, attacks, indices, str(device), args.batch_size, threads))
 
     written = failed = 0
@@ -110,7 +110,7 @@ def bench_command(args: argparse.Namespace) -> int:
         progress.update()
 
     if jobs:
-        executor = open_executor(args)
+        executor = open_executor(args, "model", address)
         try:
             if executor.address:  # workers on other nodes load the models from the zoo folder
                 executor.check_shared_folder(zoo_dir)

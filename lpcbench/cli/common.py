@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from lpcbench.paths import zoo_dir as resolve_zoo_dir
 
-__all__ = ["add_common", "check_dataset", "number", "percent", "resolve_zoo_dir", "trained_records", "selected_records"]
+__all__ = [
+    "add_common", "check_dataset", "check_executor_args", "number", "open_executor", "percent", "resolve_zoo_dir",
+    "selected_records", "trained_records", "worker_threads",
+]
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +26,60 @@ def check_dataset(name: str) -> None:
 
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+
+
+def check_executor_args(args: argparse.Namespace) -> str | None:
+    """Check the executor options before any work, starting nothing; return the Ray address to join or None.
+
+    Ray joins the cluster in RAY_ADDRESS when given no address, so RAY_ADDRESS counts as one here:
+    that cluster is then checked like one named with --ray-address.
+    """
+    from lpcbench.executor import DEFAULT_MAX_RETRIES, check_ray_options, check_reachable, default_gpus
+
+    ray_only = {
+        "--ray-address": args.ray_address, "--gpus-per-run": args.gpus_per_run, "--cpus-per-run": args.cpus_per_run,
+        "--ray-num-cpus": args.ray_num_cpus, "--max-retries": args.max_retries,
+    }
+    if args.executor == "local":
+        given = [flag for flag, value in ray_only.items() if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --executor ray")
+        return None
+    if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
+        raise ValueError(f"unknown device {args.device!r}: expected auto, cpu or cuda")
+    if args.ray_address == "":
+        raise ValueError("--ray-address is empty: expected HOST:PORT, ray://HOST:PORT or auto; leave it out to start Ray on this machine")
+    gpus = args.gpus_per_run if args.gpus_per_run is not None else default_gpus(args.device)
+    retries = args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES
+    check_ray_options(cpus_per_run(args), gpus, retries)
+    address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        check_reachable(address)
+    return address
+
+
+def open_executor(args: argparse.Namespace, unit: str, address: str | None):
+    """Return the executor of arguments that passed ``check_executor_args``, which gave ``address``.
+
+    ``unit`` names one job in messages ("run", "model").
+    """
+    from lpcbench.executor import DEFAULT_MAX_RETRIES, make_executor
+
+    if args.executor == "local":
+        return make_executor("local")
+    return make_executor(
+        "ray", address=address, gpus_per_task=args.gpus_per_run, device=args.device, cpus_per_task=cpus_per_run(args),
+        num_cpus=args.ray_num_cpus, max_retries=args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES, unit=unit,
+    )
+
+
+def worker_threads(args: argparse.Namespace) -> int:
+    """Return the torch threads of one Ray task: the CPUs it reserves, at least 1."""
+    return max(1, int(cpus_per_run(args)))
+
+
+def cpus_per_run(args: argparse.Namespace) -> float:
+    return 1.0 if args.cpus_per_run is None else args.cpus_per_run
 
 
 def selected_records(zoo_dir: Path, dataset: str, model_id: str, train_seed: int | None) -> list[dict]:

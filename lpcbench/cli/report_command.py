@@ -143,7 +143,7 @@ def _certified_plot(args, out_dir: Path, notes: list[str]) -> list[Path]:
                 radius.append(r)
                 attack.append(a)
     if not radius:
-        notes.append("no certified-vs-attack plot: run 'lpcbench certify --model all' first")
+        notes.append("no certified-vs-attack plot: it needs the per-input radii of 'lpcbench certify --model all' (bench keeps only their summary)")
         return []
     above = sum(r > a for r, a in zip(radius, attack))
     if above:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from lpcbench.cli.common import check_dataset, resolve_zoo_dir
+from lpcbench.cli.common import check_dataset, check_executor_args, open_executor, resolve_zoo_dir, worker_threads
 
 
 def train_zoo_command(args: argparse.Namespace) -> int:
@@ -29,21 +28,23 @@ def train_zoo_command(args: argparse.Namespace) -> int:
     for model_id in model_ids:
         for lr in lrs:
             resolve_config(spec, model_id, seed=seeds[0], lr=lr, epochs=args.epochs, profile=args.profile)
+    address = check_executor_args(args)
     zoo_dir = resolve_zoo_dir(args.zoo_dir).resolve()  # absolute, since Ray workers run in another folder
-    executor = open_executor(args)
+    executor = open_executor(args, "run", address)
     try:
         if executor.address:
             executor.check_shared_folder(zoo_dir)
         data = load_dataset(args.dataset, args.data_dir, download=args.download)
         device = resolve_device(args.device) if args.executor == "local" else args.device
+        where = device if args.executor == "local" else f"device {device} on each Ray worker"
         print(
             f"training {len(model_ids)} model(s) x {len(seeds)} seed(s) x {len(lrs)} learning rate(s) on {args.dataset} "
-            f"({device}, executor {args.executor}); zoo folder {zoo_dir}"
+            f"({where}, executor {args.executor}); zoo folder {zoo_dir}"
         )
         ray_options = {}
         if args.executor == "ray":
             # Workers load the data themselves and train with as many threads as the CPUs reserved per run.
-            ray_options = {"threads": max(1, int(args.cpus_per_run)), "on_done": _report_run(len(model_ids) * len(seeds) * len(lrs))}
+            ray_options = {"threads": worker_threads(args), "on_done": _report_run(len(model_ids) * len(seeds) * len(lrs))}
         results = train_zoo(
             spec,
             data if args.executor == "local" else DataSource(args.dataset, args.data_dir and str(Path(args.data_dir).resolve()), args.download),
@@ -66,24 +67,6 @@ def train_zoo_command(args: argparse.Namespace) -> int:
     for message in failed:
         print(f"error: {message}", file=sys.stderr)
     return 1 if failed else 0
-
-
-def open_executor(args: argparse.Namespace):
-    """Return the executor the arguments name, after checking the Ray options against it."""
-    from lpcbench.executor import make_executor
-
-    if args.executor == "local":
-        if args.ray_address or args.gpus_per_run is not None or args.ray_num_cpus is not None:
-            raise ValueError("--ray-address, --gpus-per-run and --ray-num-cpus need --executor ray")
-        return make_executor("local")
-    if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
-        raise ValueError(f"unknown device {args.device!r}: expected auto, cpu or cuda")
-    # Ray itself joins the cluster in RAY_ADDRESS when given none; taking it here also checks that cluster.
-    address = args.ray_address or os.environ.get("RAY_ADDRESS") or None
-    return make_executor(
-        args.executor, address=address, gpus_per_task=args.gpus_per_run, device=args.device,
-        cpus_per_task=args.cpus_per_run, num_cpus=args.ray_num_cpus, max_retries=args.max_retries,
-    )
 
 
 def _report_run(total: int):
