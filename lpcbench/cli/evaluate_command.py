@@ -10,9 +10,8 @@ from lpcbench.cli.common import check_dataset, number, percent
 
 def evaluate_command(args: argparse.Namespace) -> int:
     from lpcbench.evaluate import benchmark
-    from lpcbench.evaluate.api import leaderboard_entries, slug
+    from lpcbench.evaluate.api import slug
     from lpcbench.evaluate.loading import load_model, load_weights
-    from lpcbench.evaluate.rank import comparable_entries
     from lpcbench.leaderboard import write_entry
     from lpcbench.paths import results_dir
 
@@ -24,8 +23,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         load_weights(model, args.weights)
     elif ":" in args.model_file:
         print(f"note: no --weights: the model is evaluated with the weights {args.model_file.rsplit(':', 1)[1]}() gave it")
-    location = args.model_file.rsplit(":", 1)[0] if ":" in args.model_file and not Path(args.model_file).is_file() else args.model_file
-    name = args.name or (Path(location).stem if location.endswith(".py") or Path(location).is_file() else location)
+    name = args.name or default_name(args.model_file)
     model_id = slug(name)
     leaderboard_root = Path(args.leaderboard_dir) if args.leaderboard_dir else results_dir(args.results_dir) / "leaderboards"
 
@@ -52,12 +50,18 @@ def evaluate_command(args: argparse.Namespace) -> int:
     ranking = result.rank(leaderboard_root)
     print(ranking)
 
-    entries, _ = leaderboard_entries(args.dataset, leaderboard_root)
-    comparable, _ = comparable_entries(result, entries)
     out_dir = Path(args.out) if args.out else results_dir(args.results_dir) / "reports" / args.dataset / f"submitted-{model_id}"
-    written = [entry_path] + _scatter(result, comparable, out_dir)
+    written = [entry_path] + _scatter(result, ranking.comparable, out_dir)
     print("written: " + ", ".join(str(path) for path in written))
     return 0
+
+
+def default_name(spec: str) -> str:
+    """Return a leaderboard name for a model spec: the file's stem, or the module's dotted name."""
+    if Path(spec).is_file():  # a TorchScript archive
+        return Path(spec).stem
+    location = spec.rsplit(":", 1)[0]
+    return Path(location).stem if location.endswith(".py") else location
 
 
 def _print_figures(result) -> None:

@@ -29,7 +29,11 @@ class Ranking:
 
     ranks: list = field(default_factory=list)  # lpcbench.evaluate.rank.Rank
     notes: list = field(default_factory=list)
-    compared: int = 0  # comparable entries, over all seeds
+    comparable: list = field(default_factory=list)  # the entries ranked against, over all seeds
+
+    @property
+    def compared(self) -> int:
+        return len(self.comparable)
 
     def __str__(self) -> str:
         from lpcbench.evaluate.rank import format_ranks
@@ -45,14 +49,13 @@ class BenchmarkResult(LeaderboardEntry):
 
     def rank(self, leaderboard_dir: str | Path | None = None) -> Ranking:
         """Rank against the shipped entries and those under ``leaderboard_dir`` (default: the results folder's)."""
-        from lpcbench.evaluate.rank import comparable_entries, rank_entry
+        from lpcbench.evaluate.rank import comparable_entries, rank_against
 
         entries, notes = leaderboard_entries(self.dataset, leaderboard_dir)
         if self.unreliable:
             notes += [f"this entry is unreliable: {flag['message']}" for flag in self.flags if flag.get("code") == "near_chance_accuracy"]
-        ranks, rank_notes = rank_entry(self, entries)
-        compared, _ = comparable_entries(self, entries)
-        return Ranking(ranks, notes + rank_notes, len(compared))
+        comparable, left_out = comparable_entries(self, entries)
+        return Ranking(rank_against(self, comparable), notes + left_out, comparable)
 
     def entry(self) -> LeaderboardEntry:
         """This result as a plain ``LeaderboardEntry``."""
@@ -82,7 +85,7 @@ def benchmark(
     eval mode; a model found in train mode is put back in train mode at the end.
     """
     from lpcbench.bench import measure_entry, suite_attacks
-    from lpcbench.data import DATASETS, load_dataset
+    from lpcbench.data import load_dataset
     from lpcbench.data.sampling import sample_indices
     from lpcbench.evaluate.adapter import LatentAdapter
     from lpcbench.evaluate.loading import ModelContractError, check_contract
@@ -90,8 +93,6 @@ def benchmark(
 
     if not isinstance(model, nn.Module):
         raise ModelContractError(f"expected a torch.nn.Module, got {type(model).__name__}")
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
     name = name or _architecture(model)
     model_id = slug(name)
     attacks = suite_attacks(suite)

@@ -98,19 +98,24 @@ def comparable_entries(entry: LeaderboardEntry, entries: list[LeaderboardEntry])
         else:
             comparable.append(other)
     notes = [f"{count} entries left out: {reason}" for reason, count in sorted(left_out.items())]
-    return comparable, notes
-
-
-def rank_entry(entry: LeaderboardEntry, entries: list[LeaderboardEntry]) -> tuple[list[Rank], list[str]]:
-    """Rank ``entry`` against the comparable ``entries``, aggregated over seeds; return (ranks, notes)."""
-    comparable, notes = comparable_entries(entry, entries)
     if not comparable:
         notes.append(
             "no comparable entries to rank against: train and bench the zoo first ('lpcbench train-zoo', then "
             "'lpcbench bench' with the same --n, --sample-seed and --suite)"
         )
+    return comparable, notes
+
+
+def rank_against(entry: LeaderboardEntry, comparable: list[LeaderboardEntry]) -> list[Rank]:
+    """Rank ``entry`` against entries already known to be comparable, each side aggregated over seeds."""
     (target,) = aggregate([entry])
-    return rank_row(target, aggregate(comparable)), notes
+    return rank_row(target, aggregate(comparable))
+
+
+def rank_entry(entry: LeaderboardEntry, entries: list[LeaderboardEntry]) -> tuple[list[Rank], list[str]]:
+    """Rank ``entry`` against the comparable ones among ``entries``; return (ranks, notes)."""
+    comparable, notes = comparable_entries(entry, entries)
+    return rank_against(entry, comparable), notes
 
 
 def format_ranks(ranks: list[Rank]) -> str:
