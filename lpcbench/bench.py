@@ -131,7 +131,7 @@ def measure_entry(model, entry, data: DatasetSplits, *, attacks: list[dict], ind
     """Fill ``entry`` (its identity already set) with the attack suite, the latent metrics and the certificate.
 
     A model with ``latent_source`` None (a user's model without z) gets its attack results only;
-    the provenance's ``latent_note`` and the certificate say why the rest is empty.
+    the provenance's ``latent_note`` and the certificate give the reason the rest is empty.
     """
     import platform
     import time
@@ -223,7 +223,7 @@ def _add_latents(entry, metrics: dict) -> None:
 
 
 def _certificate_summary(certificate, minimum_norm: dict) -> dict:
-    """The certificate's median radius, and its ratio to the best attack's norm on inputs both cover."""
+    """Summarise a certificate: its median radius, and its ratio to the best attack's norm on inputs both cover."""
     correct = ~certificate.misclassified
     summary = {
         "kind": "certificate",

@@ -1,7 +1,7 @@
 """Run independent jobs (training runs, bench runs) in this process or as Ray tasks.
 
 Both executors map a module-level function over a list of items and return one ``Outcome`` per item,
-in order; a job that raises is recorded with its error and the others go on. Ray is an optional
+in order. A job that raises is recorded with its error, and the others go on. Ray is an optional
 extra (``pip install lpcbench[ray]``).
 """
 

@@ -40,7 +40,8 @@ def test_evaluate_writes_a_submitted_entry_and_ranks(capsys, user_files):
     assert "certificate (sound lower bound): median radius" in out
     assert "no comparable entries to rank against" in out
     entry = json.loads((user_files / "board" / "digits" / "submitted-first.json").read_text())
-    assert entry["submitted"] is True and entry["name"] == "First"
+    assert entry["submitted"] is True
+    assert entry["name"] == "First"
     assert len(entry["provenance"]["weights_sha256"]) == 64
 
     torch.manual_seed(1)  # the untrained weights that build_model() draws

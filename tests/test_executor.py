@@ -181,7 +181,7 @@ def test_shared_folder_check(ray_cluster, tmp_path, monkeypatch):
     from lpcbench.executor import RayExecutor
 
     executor = RayExecutor()
-    executor.check_shared_folder(tmp_path)  # one node: it sees its own folder
+    executor.check_shared_folder(tmp_path)  # one node: the folder is visible from it
     assert list(tmp_path.iterdir()) == []  # the marker file is removed
     monkeypatch.setattr(lpcbench.executor, "_sees_file", lambda path: ("elsewhere", False))
     with pytest.raises(ValueError, match=r"--zoo-dir .* is not visible from Ray node\(s\) .*\(elsewhere\): every node writes runs there"):

@@ -117,7 +117,7 @@ def pool2d_bound(pool: nn.MaxPool2d | nn.AvgPool2d) -> float:
     """Bound of 2-D max or average pooling from the number m of windows that share an input.
 
     Each input lies in at most m = ceil(kh / sh) * ceil(kw / sw) windows. A window's max moves by at
-    most the L2 norm of the window's change, so max pooling has bound sqrt(m); a mean over K values
+    most the L2 norm of the window's change, so max pooling has bound sqrt(m). A mean over K values
     moves by at most 1 / sqrt(K) of it, so average pooling has bound sqrt(m / K).
     """
     kernel = _pair(pool.kernel_size)

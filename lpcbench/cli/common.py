@@ -41,9 +41,10 @@ def check_executor_args(args: argparse.Namespace) -> str | None:
         "--ray-num-cpus": args.ray_num_cpus, "--max-retries": args.max_retries,
     }
     if args.executor == "local":
-        given = [flag for flag, value in ray_only.items() if value is not None]
-        if given:
-            raise ValueError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only with --executor ray")
+        ray_options_given = [flag for flag, value in ray_only.items() if value is not None]
+        if ray_options_given:
+            verb = "applies" if len(ray_options_given) == 1 else "apply"
+            raise ValueError(f"{', '.join(ray_options_given)} {verb} only with --executor ray")
         return None
     if args.device not in ("auto", "cpu") and not args.device.startswith("cuda"):
         raise ValueError(f"unknown device {args.device!r}: expected auto, cpu or cuda")

@@ -80,7 +80,7 @@ def benchmark(
 
     ``model`` maps images ``x: (N, C, H, W)`` with values in [0, 1] to logits ``(N, classes)``;
     normalisation belongs inside it. ``penultimate`` names the layer whose output is z (flattened to
-    (N, P)); without it, z comes from a ``features(x)`` method returning (N, P), or the latent
+    (N, P)). Without it, z comes from a ``features(x)`` method returning (N, P), or else the latent
     columns stay empty and the entry gives the reason. The model is moved to ``device`` and evaluated in
     eval mode; a model found in train mode is put back in train mode at the end.
     """

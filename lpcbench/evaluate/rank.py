@@ -13,7 +13,8 @@ from lpcbench.leaderboard import LeaderboardEntry
 from lpcbench.report.aggregate import Row, aggregate
 
 # column -> (which direction ranks first, what the column measures). On the geometry columns lower
-# means more collapsed, the paper's hypothesis of robustness, so lower ranks first. DeepFool's
+# means more collapsed, which the LPC paper (Sbailo and Ghiringhelli, 2025) links to robustness, so
+# lower ranks first. DeepFool's
 # flipped fraction is not ranked: it measures how complete the attack was, not how robust the model is.
 COLUMNS = {
     "clean_acc": ("higher", "clean accuracy"),
@@ -66,8 +67,8 @@ def comparable_entries(entry: LeaderboardEntry, entries: list[LeaderboardEntry])
     """Return the entries measured like ``entry`` and notes counting those left out, by reason.
 
     Attack settings are compared on every field ``entry`` recorded. The model's own earlier entries
-    (same ``model_id``, submitted) are left out silently, so that a rerun does not rank against itself;
-    entries of the same weights under another name are left out with a note.
+    (same ``model_id``, submitted) are left out silently, so that a rerun does not rank against itself.
+    Entries of the same weights under another name are left out with a note.
     """
     from lpcbench.bench import same_attacks
 

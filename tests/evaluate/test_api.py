@@ -31,7 +31,9 @@ def mlp_result(digits):
 def test_benchmark_measures_like_the_zoo(mlp_result):
     model, result = mlp_result
     assert model.training  # put back in the mode it was found in
-    assert result.submitted and result.model_id == "tiny-mlp" and result.architecture == "Sequential"
+    assert result.submitted
+    assert result.model_id == "tiny-mlp"
+    assert result.architecture == "Sequential"
     assert result.deepfool["n"] == 30
     assert result.clean_acc.mean > 0.8
     assert not result.unreliable
